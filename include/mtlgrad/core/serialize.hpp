@@ -1,0 +1,32 @@
+#pragma once
+/// @file serialize.hpp
+/// Tensors to and from JSON, and files written atomically.
+///
+/// A tensor in JSON is {"shape": [rows, cols], "data": [row-major values]}. nlohmann::json prints
+/// doubles with the shortest representation that reads back to the same bits, so a state saved
+/// to JSON (or to its binary form, CBOR) and restored is bit-identical. Non-finite values are not
+/// representable in JSON; to_json throws rather than writing null.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "mtlgrad/core/tensor.hpp"
+
+namespace mtlgrad {
+
+nlohmann::json tensor_to_json(const Tensor& t);
+/// Throws std::invalid_argument naming `what` on a malformed value or a size that disagrees.
+Tensor tensor_from_json(const nlohmann::json& j, const std::string& what);
+
+/// A flat JSON list of the tensor's values, row-major.
+nlohmann::json flat_json(const Tensor& t);
+
+/// Writes `content` to `path` through a temporary file in the same directory and a rename, so
+/// that a reader (or a crash) sees either the old file or the whole new one, never a partial one.
+/// Throws std::runtime_error naming the path on failure.
+void write_file_atomic(const std::string& path, const std::string& content);
+/// The whole file; throws std::runtime_error naming the path if it cannot be read.
+std::string read_file(const std::string& path);
+
+}  // namespace mtlgrad

@@ -1,0 +1,58 @@
+#include "mtlgrad/core/blas.hpp"
+
+#include <cblas.h>
+
+namespace mtlgrad::blas {
+namespace {
+
+inline void xgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, double alpha,
+                  const double* a, int lda, const double* b, int ldb, double beta, double* c,
+                  int ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+inline void xgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha,
+                  const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+inline double xdot(int n, const double* x, const double* y) { return cblas_ddot(n, x, 1, y, 1); }
+inline float xdot(int n, const float* x, const float* y) {
+  // sdot accumulates in float; that is the float build's contract.
+  return cblas_sdot(n, x, 1, y, 1);
+}
+inline void xaxpy(int n, double a, const double* x, double* y) { cblas_daxpy(n, a, x, 1, y, 1); }
+inline void xaxpy(int n, float a, const float* x, float* y) { cblas_saxpy(n, a, x, 1, y, 1); }
+
+}  // namespace
+
+void gemm(const char* what, const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& C,
+          real alpha, real beta) {
+  const std::size_t m = trans_a ? A.shape(1) : A.shape(0);
+  const std::size_t k = trans_a ? A.shape(0) : A.shape(1);
+  const std::size_t kb = trans_b ? B.shape(1) : B.shape(0);
+  const std::size_t n = trans_b ? B.shape(0) : B.shape(1);
+  if (k != kb || C.shape(0) != m || C.shape(1) != n)
+    throw std::invalid_argument(std::string(what) + ": shapes " + shape_str(A) +
+                                (trans_a ? "ᵀ" : "") + " x " + shape_str(B) + (trans_b ? "ᵀ" : "") +
+                                " -> " + shape_str(C) + " do not match");
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    // BLAS leaves C untouched when k = 0 only if beta = 1; make the result defined either way.
+    if (beta == real(0)) C.fill(real(0));
+    else C *= beta;
+    return;
+  }
+  xgemm(trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, int(m), int(n),
+        int(k), alpha, A.data(), int(A.shape(1)), B.data(), int(B.shape(1)), beta, C.data(),
+        int(C.shape(1)));
+}
+
+real dot(std::size_t n, const real* x, const real* y) { return n == 0 ? real(0) : xdot(int(n), x, y); }
+
+void axpy(std::size_t n, real alpha, const real* x, real* y) {
+  if (n) xaxpy(int(n), alpha, x, y);
+}
+
+void set_threads(int n) { openblas_set_num_threads(n); }
+int threads() { return openblas_get_num_threads(); }
+
+}  // namespace mtlgrad::blas
