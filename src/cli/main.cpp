@@ -1,0 +1,72 @@
+// mtlgrad: the command-line program (DESIGN.md). Machine-readable output (JSON, CSV) goes to
+// stdout or the run directory; messages and progress go to stderr.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <map>
+
+#include "commands.hpp"
+
+namespace mtlgrad::cli {
+
+nlohmann::json read_stdin_json(const std::string& command) {
+  const std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw std::invalid_argument(command + ": standard input is empty; expected a JSON object");
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw std::invalid_argument(command + ": standard input is not valid JSON (at byte " +
+                                std::to_string(e.byte) + "): " + e.what());
+  }
+}
+
+}  // namespace mtlgrad::cli
+
+namespace {
+
+struct Command {
+  int (*run)(const mtlgrad::cli::Args&);
+  const char* summary;
+};
+
+// One line per subcommand.
+const std::map<std::string, Command>& commands() {
+  static const std::map<std::string, Command> c = {
+      {"optimize", {mtlgrad::cli::cmd_optimize, "run an optimizer on gradients from stdin (JSON)"}},
+      {"aggregate", {mtlgrad::cli::cmd_aggregate, "run a spatial stage on Jacobians from stdin (JSON)"}},
+  };
+  return c;
+}
+
+void usage(std::FILE* to) {
+  std::fprintf(to, "usage: mtlgrad <command> [args...]\n\ncommands:\n");
+  for (const auto& [name, c] : commands()) std::fprintf(to, "  %-10s %s\n", name.c_str(), c.summary);
+  std::fprintf(to, "\n'mtlgrad <command> --help' describes one command.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    usage(stdout);
+    return 0;
+  }
+  const auto it = commands().find(name);
+  if (it == commands().end()) {
+    std::fprintf(stderr, "mtlgrad: unknown command '%s'\n\n", name.c_str());
+    usage(stderr);
+    return 2;
+  }
+  try {
+    return it->second.run(mtlgrad::cli::Args(argv + 2, argv + argc));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mtlgrad %s: error: %s\n", name.c_str(), e.what());
+    return 1;
+  }
+}

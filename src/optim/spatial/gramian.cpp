@@ -1,0 +1,39 @@
+#include "mtlgrad/optim/gramian.hpp"
+
+#include <cmath>
+
+#include "mtlgrad/core/blas.hpp"
+
+namespace mtlgrad {
+
+void gramian(const Tensor& J, Tensor& G) {
+  const std::size_t T = J.shape(0), P = J.shape(1);
+  if (G.shape(0) != T || G.shape(1) != T) G.resize({T, T});
+  for (std::size_t i = 0; i < T; ++i)
+    for (std::size_t j = i; j < T; ++j) {
+      const real v = blas::dot(P, J.data() + i * P, J.data() + j * P);
+      G(i, j) = v;
+      G(j, i) = v;
+    }
+}
+
+void combine(const Tensor& J, const std::vector<real>& w, Tensor& d) {
+  const std::size_t T = J.shape(0), P = J.shape(1);
+  if (w.size() != T)
+    throw std::invalid_argument("combine: " + std::to_string(w.size()) + " weights for a Jacobian " + shape_str(J));
+  if (d.shape(0) != 1 || d.shape(1) != P) d.resize({1, P});
+  d.fill(real(0));
+  for (std::size_t i = 0; i < T; ++i) blas::axpy(P, w[i], J.data() + i * P, d.data());
+}
+
+void check_jacobian(const char* stage, const Tensor& J) {
+  if (J.shape(0) == 0)
+    throw std::invalid_argument(std::string(stage) + ": the Jacobian has no rows (T = 0 tasks)");
+  for (std::size_t k = 0; k < J.size(); ++k)
+    if (!std::isfinite(J.data()[k]))
+      throw std::invalid_argument(std::string(stage) + ": non-finite gradient entry J[" +
+                                  std::to_string(k / J.shape(1)) + "][" + std::to_string(k % J.shape(1)) +
+                                  "] = " + std::to_string(J.data()[k]));
+}
+
+}  // namespace mtlgrad
