@@ -40,6 +40,9 @@ class Optimizer {
   virtual nlohmann::json options() const = 0;
   /// The learning rate (the trainer's schedules and the TAG look-ahead read it).
   virtual real lr() const = 0;
+  /// Changes the learning rate (for schedules); a negative or non-finite value throws
+  /// std::invalid_argument naming the optimizer. The state is kept.
+  virtual void set_lr(real lr);
 };
 
 /// Every registered temporal stage.

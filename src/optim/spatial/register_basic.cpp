@@ -1,6 +1,38 @@
 #include "registry_parts.hpp"
 
+#include "mtlgrad/optim/basic.hpp"
+#include "mtlgrad/optim/pcgrad.hpp"
+
 namespace mtlgrad::detail {
-// Filled as the stages of this family land.
-void register_basic_aggregators(Registry<Aggregator>& /*r*/) {}
+
+void register_basic_aggregators(Registry<Aggregator>& r) {
+  using K = FixedWeighting::Kind;
+  const auto fixed = [](K kind) {
+    return [kind](const nlohmann::json& spec, const std::string& path) -> std::unique_ptr<Aggregator> {
+      OptionReader o(spec, path);
+      o.declare("name");
+      std::vector<real> w;
+      if (kind == K::weighted) {
+        w = o.require<std::vector<real>>("weights");
+        o.check(!w.empty(), "weights", "one weight per task, a non-empty list");
+      }
+      o.finish();
+      return std::make_unique<FixedWeighting>(kind, std::move(w));
+    };
+  };
+  r.add({"sum", "d = Σ_i g_i", {{"name", "sum"}}, fixed(K::sum)});
+  r.add({"mean", "d = Σ_i g_i / T", {{"name", "mean"}}, fixed(K::mean)});
+  r.add({"weighted", "d = Σ_i c_i g_i with fixed c (option weights, one per task)",
+         {{"name", "weighted"}, {"weights", nlohmann::json::array()}}, fixed(K::weighted)});
+  r.add({"pcgrad", "projecting conflicting gradients (Yu et al. 2020, arXiv 2001.06782)",
+         {{"name", "pcgrad"}, {"order", "random"}, {"reduction", "sum"}},
+         [](const nlohmann::json& spec, const std::string& path) -> std::unique_ptr<Aggregator> {
+           OptionReader o(spec, path);
+           o.declare("name");
+           const SurgeryOptions s = SurgeryOptions::read(o);
+           o.finish();
+           return std::make_unique<PCGrad>(s);
+         }});
+}
+
 }  // namespace mtlgrad::detail

@@ -1,0 +1,153 @@
+#pragma once
+/// @file tape.hpp
+/// Reverse-mode automatic differentiation on a tape.
+///
+/// A Tape records every operation of a forward pass as a Node, in creation order. Because a node
+/// can only use nodes created before it, creation order is a topological order, and backward is a
+/// plain reverse loop: each node hands its output gradient ∂L/∂y to its inputs through its VJP
+/// (vector–Jacobian product), which ACCUMULATES (+=) into the inputs' gradients — a value used twice
+/// receives the sum of both contributions.
+///
+///     Tape tape;
+///     Var x = tape.leaf(x_value);          // a leaf: differentiable input
+///     Var W = tape.param(layer.weight);    // a leaf bound to a Parameter
+///     Var y = sum(tanh(matmul(x, W)));     // ops record nodes as they compute values
+///     tape.backward(y);                    // accumulates ∂y/∂W into layer.weight.grad
+///     auto g = tape.grad(y, {x});          // or: gradients returned, nothing else touched
+///
+/// The tape keeps its values after a backward, so several outputs of one forward pass (the task
+/// losses of a multi-task model) can each be differentiated. clear() starts a new recording but
+/// keeps every node's buffers, so a training loop that records the same graph each step does not
+/// allocate in the steady state.
+///
+/// Var is a cheap handle (tape pointer + node index). Values and gradients are references into
+/// the tape's nodes, which never move (the nodes live in a std::deque).
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include <xtensor/xnoalias.hpp>
+
+#include "mtlgrad/core/tensor.hpp"
+
+namespace mtlgrad {
+
+class Tape;
+struct Node;
+
+/// A named trainable tensor owned by a Module (or anyone). Tape::backward accumulates into grad.
+struct Parameter {
+  std::string name;
+  Tensor value;
+  Tensor grad;  ///< same shape as value once a backward reached it; zero_grad() zeroes it
+  void zero_grad() { grad = zeros(shape_of(value)); }
+};
+
+/// The VJP of a node: reads node.grad (∂L/∂output) and accumulates into its inputs' gradients.
+using Backward = void (*)(Tape& tape, const Node& node);
+
+struct Node {
+  const char* op = "";
+  Tensor value;                    ///< the result (unused by leaves bound to an outside tensor)
+  const Tensor* ref = nullptr;     ///< leaves: the bound tensor (not copied)
+  Parameter* param = nullptr;      ///< leaves bound with Tape::param
+  Tensor grad;                     ///< ∂L/∂value during a backward (valid when `live`)
+  bool live = false;               ///< grad holds a value in the current backward
+  bool requires_grad = false;      ///< a leaf, or depends on one
+  std::uint8_t n_in = 0;
+  std::uint32_t in[3] = {0, 0, 0};  ///< input node indices
+  real k[2] = {0, 0};              ///< op constants (exponent, clamp bounds, slope, ...)
+  Tensor saved;                    ///< op-specific saved tensor (softmax, mask, ...)
+  std::vector<std::size_t> ints;   ///< op-specific integers (labels, slice bounds, ...)
+  Backward backward = nullptr;
+
+  const Tensor& val() const { return ref ? *ref : value; }
+};
+
+/// A handle to a node of a tape.
+class Var {
+ public:
+  Var() = default;
+  Var(Tape* tape, std::uint32_t index) : tape_(tape), index_(index) {}
+  Tape& tape() const;
+  std::uint32_t index() const { return index_; }
+  const Tensor& value() const;
+  std::size_t rows() const { return value().shape(0); }
+  std::size_t cols() const { return value().shape(1); }
+  Shape shape() const { return shape_of(value()); }
+  /// The value of a 1×1 Var; throws for any other shape.
+  real item() const;
+  bool valid() const { return tape_ != nullptr; }
+
+ private:
+  Tape* tape_ = nullptr;
+  std::uint32_t index_ = 0;
+};
+
+class Tape {
+ public:
+  Tape() = default;
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  /// A differentiable leaf bound to `value` (not copied: it must outlive the recording).
+  Var leaf(const Tensor& value);
+  /// A leaf bound to a Parameter; backward() accumulates into p.grad. Binding the same parameter
+  /// twice in one recording returns the same Var.
+  Var param(Parameter& p);
+  /// A constant (copied; no gradient flows to it).
+  Var constant(const Tensor& value);
+
+  /// ∂out/∂(every bound Parameter) for a 1×1 `out`, accumulated into each Parameter::grad.
+  void backward(Var out);
+  /// The same with an explicit seed ∂L/∂out of out's shape (a vector–Jacobian product).
+  void backward(Var out, const Tensor& seed);
+  /// ∂out/∂wrt[k] for a 1×1 `out`, returned; no Parameter::grad is touched. A Var that `out` does
+  /// not depend on gets zeros.
+  std::vector<Tensor> grad(Var out, const std::vector<Var>& wrt);
+  /// The same with an explicit seed, writing into `result` (resized; reused across calls).
+  void grad(Var out, const Tensor& seed, const std::vector<Var>& wrt, std::vector<Tensor>& result);
+
+  /// Starts a new recording; keeps node buffers for reuse.
+  void clear();
+  std::size_t size() const { return size_; }
+
+  // ---- for op implementations -------------------------------------------------------------
+  /// Appends a node computing `op` of `inputs`, its value resized to `shape` (contents
+  /// unspecified: the op writes them). Returns its handle.
+  Var push(const char* op, const Shape& shape, std::initializer_list<Var> inputs, Backward backward);
+  Node& node(std::uint32_t i) { return nodes_[i]; }
+  const Node& node(std::uint32_t i) const { return nodes_[i]; }
+  const Tensor& value(std::uint32_t i) const { return nodes_[i].val(); }
+  /// Adds `contribution` (an xtensor expression of the input's shape) to input i's gradient.
+  template <class E>
+  void accumulate(std::uint32_t i, const E& contribution);
+  /// Input i's gradient buffer, zero-initialised on first touch in this backward (for ops that
+  /// accumulate piecewise, e.g. through BLAS with beta = 1). Returns nullptr if i needs no gradient.
+  Tensor* grad_buffer(std::uint32_t i);
+
+ private:
+  Node& next_node();
+  void run_backward(Var out, const Tensor& seed);
+
+  std::deque<Node> nodes_;
+  std::size_t size_ = 0;
+};
+
+template <class E>
+void Tape::accumulate(std::uint32_t i, const E& contribution) {
+  Node& n = nodes_[i];
+  if (!n.requires_grad) return;
+  if (!n.live) {
+    // First contribution in this backward: 0 + contribution, written directly.
+    n.grad.resize(shape_of(n.val()));
+    xt::noalias(n.grad) = contribution;
+    n.live = true;
+  } else {
+    xt::noalias(n.grad) += contribution;
+  }
+}
+
+}  // namespace mtlgrad

@@ -1,0 +1,55 @@
+#pragma once
+/// @file optimizer_options.hpp
+/// Typed optimizer options: range checks with messages that name the optimizer, the option, its
+/// value and the valid range, and one generic reader/writer for every options struct.
+///
+/// An options struct lists its fields once, in a static `fields` function, and the JSON reader,
+/// the JSON writer and `mtlgrad list` all go through it:
+///
+///     struct AdamOptions {
+///       real lr = 1e-3;
+///       ...
+///       void validate(const std::string& who = "adam") const;
+///       template <class Self, class F> static void fields(Self& o, F&& f) {
+///         f("lr", o.lr); f("betas", o.betas); ...
+///       }
+///     };
+///
+/// The names, defaults and checks are torch.optim 1.13's (torch/optim/*.py), so that a config
+/// written for PyTorch reads the same here.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "mtlgrad/core/options.hpp"
+#include "mtlgrad/core/tensor.hpp"
+
+namespace mtlgrad {
+
+/// The shortest text that reads back to `v` ("1", "0.999", "1e-08", "-0.5").
+std::string format_real(real v);
+
+/// Throws std::invalid_argument("<who>: <option> = <value> is out of range (expected <expected>)")
+/// unless `ok`; e.g. "adam: betas[0] = 1 is out of range (expected 0 <= beta < 1)".
+void check_option(bool ok, const std::string& who, const std::string& option, real value,
+                  const std::string& expected);
+
+/// Reads every field of `Options` from the reader (absent keys keep the struct's default; a value
+/// of the wrong type is a ConfigError naming the key path).
+template <class Options>
+Options read_options(OptionReader& r) {
+  Options o;
+  Options::fields(o, [&r](const char* key, auto& field) { field = r.get(key, field); });
+  return o;
+}
+
+/// {"name": name, field: value, ...} for every field of `Options`.
+template <class Options>
+nlohmann::json options_json(const std::string& name, const Options& o) {
+  nlohmann::json j = {{"name", name}};
+  Options::fields(o, [&j](const char* key, const auto& field) { j[key] = field; });
+  return j;
+}
+
+}  // namespace mtlgrad

@@ -1,0 +1,221 @@
+// Elementwise ops. Each forward is followed by its VJP; `g` is ∂L/∂y, `y` the node's value.
+#include <cmath>
+
+#include <xtensor/xmath.hpp>
+#include <xtensor/xoperation.hpp>
+
+#include "broadcast.hpp"
+#include "mtlgrad/autograd/ops.hpp"
+
+namespace mtlgrad {
+namespace detail {
+
+Shape broadcast_shape(const char* op, const Tensor& a, const Tensor& b) {
+  Shape s{};
+  for (std::size_t d = 0; d < 2; ++d) {
+    const std::size_t x = a.shape(d), y = b.shape(d);
+    if (x == y || y == 1) s[d] = x;
+    else if (x == 1) s[d] = y;
+    else
+      throw std::invalid_argument(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
+                                  " do not broadcast");
+  }
+  return s;
+}
+
+}  // namespace detail
+
+using detail::accumulate_reduced;
+using detail::broadcast_shape;
+
+// ---- binary, broadcasting -----------------------------------------------------------------------
+
+Var add(Var a, Var b) {
+  Tape& t = a.tape();
+  const Shape s = broadcast_shape("add", a.value(), b.value());
+  Var y = t.push("add", s, {a, b}, [](Tape& t, const Node& n) {
+    accumulate_reduced(t, n.in[0], n.grad, shape_of(n.grad));  // ∂a = g
+    accumulate_reduced(t, n.in[1], n.grad, shape_of(n.grad));  // ∂b = g
+  });
+  xt::noalias(t.node(y.index()).value) = a.value() + b.value();
+  return y;
+}
+
+Var sub(Var a, Var b) {
+  Tape& t = a.tape();
+  const Shape s = broadcast_shape("sub", a.value(), b.value());
+  Var y = t.push("sub", s, {a, b}, [](Tape& t, const Node& n) {
+    accumulate_reduced(t, n.in[0], n.grad, shape_of(n.grad));   // ∂a = g
+    accumulate_reduced(t, n.in[1], -n.grad, shape_of(n.grad));  // ∂b = −g
+  });
+  xt::noalias(t.node(y.index()).value) = a.value() - b.value();
+  return y;
+}
+
+Var mul(Var a, Var b) {
+  Tape& t = a.tape();
+  const Shape s = broadcast_shape("mul", a.value(), b.value());
+  Var y = t.push("mul", s, {a, b}, [](Tape& t, const Node& n) {
+    const Tensor &A = t.value(n.in[0]), &B = t.value(n.in[1]);
+    accumulate_reduced(t, n.in[0], n.grad * B, shape_of(n.grad));  // ∂a = g ⊙ b
+    accumulate_reduced(t, n.in[1], n.grad * A, shape_of(n.grad));  // ∂b = g ⊙ a
+  });
+  xt::noalias(t.node(y.index()).value) = a.value() * b.value();
+  return y;
+}
+
+Var div(Var a, Var b) {
+  Tape& t = a.tape();
+  const Shape s = broadcast_shape("div", a.value(), b.value());
+  Var y = t.push("div", s, {a, b}, [](Tape& t, const Node& n) {
+    const Tensor &B = t.value(n.in[1]);
+    accumulate_reduced(t, n.in[0], n.grad / B, shape_of(n.grad));              // ∂a = g / b
+    accumulate_reduced(t, n.in[1], -n.grad * n.value / B, shape_of(n.grad));   // ∂b = −g·a/b² = −g·y/b
+  });
+  xt::noalias(t.node(y.index()).value) = a.value() / b.value();
+  return y;
+}
+
+// ---- unary --------------------------------------------------------------------------------------
+
+Var neg(Var a) {
+  Tape& t = a.tape();
+  Var y = t.push("neg", a.shape(), {a}, [](Tape& t, const Node& n) { t.accumulate(n.in[0], -n.grad); });
+  xt::noalias(t.node(y.index()).value) = -a.value();
+  return y;
+}
+
+Var scale(Var a, real s) {
+  Tape& t = a.tape();
+  Var y = t.push("scale", a.shape(), {a}, [](Tape& t, const Node& n) { t.accumulate(n.in[0], n.k[0] * n.grad); });
+  t.node(y.index()).k[0] = s;
+  xt::noalias(t.node(y.index()).value) = s * a.value();
+  return y;
+}
+
+Var add_scalar(Var a, real s) {
+  Tape& t = a.tape();
+  Var y = t.push("add_scalar", a.shape(), {a}, [](Tape& t, const Node& n) { t.accumulate(n.in[0], n.grad); });
+  xt::noalias(t.node(y.index()).value) = a.value() + s;
+  return y;
+}
+
+Var exp(Var x) {
+  Tape& t = x.tape();
+  Var y = t.push("exp", x.shape(), {x}, [](Tape& t, const Node& n) { t.accumulate(n.in[0], n.grad * n.value); });
+  xt::noalias(t.node(y.index()).value) = xt::exp(x.value());
+  return y;
+}
+
+Var log(Var x) {
+  Tape& t = x.tape();
+  Var y = t.push("log", x.shape(), {x}, [](Tape& t, const Node& n) {
+    t.accumulate(n.in[0], n.grad / t.value(n.in[0]));
+  });
+  xt::noalias(t.node(y.index()).value) = xt::log(x.value());
+  return y;
+}
+
+Var sqrt(Var x) {
+  Tape& t = x.tape();
+  Var y = t.push("sqrt", x.shape(), {x}, [](Tape& t, const Node& n) {
+    t.accumulate(n.in[0], n.grad / (real(2) * n.value));  // PyTorch: grad / (2·result)
+  });
+  xt::noalias(t.node(y.index()).value) = xt::sqrt(x.value());
+  return y;
+}
+
+Var pow(Var x, real p) {
+  Tape& t = x.tape();
+  Var y = t.push("pow", x.shape(), {x}, [](Tape& t, const Node& n) {
+    const real p = n.k[0];
+    if (p == real(0)) return;  // d(x⁰)/dx = 0, as PyTorch
+    t.accumulate(n.in[0], n.grad * p * xt::pow(t.value(n.in[0]), p - real(1)));
+  });
+  t.node(y.index()).k[0] = p;
+  xt::noalias(t.node(y.index()).value) = xt::pow(x.value(), p);
+  return y;
+}
+
+Var abs(Var x) {
+  Tape& t = x.tape();
+  Var y = t.push("abs", x.shape(), {x}, [](Tape& t, const Node& n) {
+    t.accumulate(n.in[0], n.grad * xt::sign(t.value(n.in[0])));  // sign(0) = 0
+  });
+  xt::noalias(t.node(y.index()).value) = xt::abs(x.value());
+  return y;
+}
+
+Var clamp(Var x, real lo, real hi) {
+  if (std::isnan(lo) || std::isnan(hi) || lo > hi)
+    throw std::invalid_argument("clamp: bounds [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                                "] are not an interval");
+  Tape& t = x.tape();
+  Var y = t.push("clamp", x.shape(), {x}, [](Tape& t, const Node& n) {
+    const Tensor& X = t.value(n.in[0]);
+    t.accumulate(n.in[0], xt::where(X >= n.k[0] && X <= n.k[1], n.grad, real(0)));
+  });
+  Node& nd = t.node(y.index());
+  nd.k[0] = lo;
+  nd.k[1] = hi;
+  xt::noalias(nd.value) = xt::minimum(xt::maximum(x.value(), lo), hi);
+  return y;
+}
+
+Var tanh(Var x) {
+  Tape& t = x.tape();
+  Var y = t.push("tanh", x.shape(), {x}, [](Tape& t, const Node& n) {
+    t.accumulate(n.in[0], n.grad * (real(1) - n.value * n.value));
+  });
+  xt::noalias(t.node(y.index()).value) = xt::tanh(x.value());
+  return y;
+}
+
+Var sigmoid(Var x) {
+  Tape& t = x.tape();
+  Var y = t.push("sigmoid", x.shape(), {x}, [](Tape& t, const Node& n) {
+    t.accumulate(n.in[0], n.grad * n.value * (real(1) - n.value));
+  });
+  xt::noalias(t.node(y.index()).value) = real(1) / (real(1) + xt::exp(-x.value()));
+  return y;
+}
+
+Var relu(Var x) {
+  Tape& t = x.tape();
+  Var y = t.push("relu", x.shape(), {x}, [](Tape& t, const Node& n) {
+    t.accumulate(n.in[0], n.grad * xt::cast<real>(n.value > real(0)));  // 1[x > 0]
+  });
+  xt::noalias(t.node(y.index()).value) = xt::maximum(x.value(), real(0));
+  return y;
+}
+
+Var leaky_relu(Var x, real negative_slope) {
+  Tape& t = x.tape();
+  Var y = t.push("leaky_relu", x.shape(), {x}, [](Tape& t, const Node& n) {
+    const Tensor& X = t.value(n.in[0]);
+    t.accumulate(n.in[0], xt::where(X > real(0), n.grad, n.k[0] * n.grad));
+  });
+  Node& nd = t.node(y.index());
+  nd.k[0] = negative_slope;
+  xt::noalias(nd.value) = xt::where(x.value() > real(0), x.value(), negative_slope * x.value());
+  return y;
+}
+
+Var softplus(Var x, real beta, real threshold) {
+  if (!(beta > 0)) throw std::invalid_argument("softplus: beta must be > 0, got " + std::to_string(beta));
+  Tape& t = x.tape();
+  Var y = t.push("softplus", x.shape(), {x}, [](Tape& t, const Node& n) {
+    const Tensor& X = t.value(n.in[0]);
+    const real b = n.k[0], th = n.k[1];
+    // PyTorch softplus_backward: z = e^{βx}; grad·z/(z+1), or grad where βx > threshold.
+    t.accumulate(n.in[0], xt::where(X * b > th, n.grad, n.grad * (real(1) - xt::exp(-b * n.value))));
+  });
+  Node& nd = t.node(y.index());
+  nd.k[0] = beta;
+  nd.k[1] = threshold;
+  const Tensor& X = x.value();
+  xt::noalias(nd.value) = xt::where(X * beta > threshold, X, xt::log1p(xt::exp(X * beta)) / beta);
+  return y;
+}
+
+}  // namespace mtlgrad

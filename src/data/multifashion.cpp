@@ -1,0 +1,57 @@
+#include "mtlgrad/data/multifashion.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#include "mtlgrad/data/resize.hpp"
+
+namespace mtlgrad {
+
+void compose_pair(const real* left, const real* right, real* canvas) {
+  std::fill_n(canvas, kCanvasSide * kCanvasSide, real(0));
+  for (std::size_t r = 0; r < kFashionSide; ++r) {
+    std::copy_n(left + r * kFashionSide, kFashionSide, canvas + r * kCanvasSide);
+    real* row = canvas + (r + kRightOffset) * kCanvasSide + kRightOffset;
+    const real* src = right + r * kFashionSide;
+    for (std::size_t c = 0; c < kFashionSide; ++c) row[c] = std::max(row[c], src[c]);
+  }
+}
+
+MultiTaskData build_multifashion(const LabelledImages& source, Rng& rng) {
+  const std::size_t n = source.images.shape(0);
+  const std::size_t d = kFashionSide * kFashionSide;
+  if (source.rows != kFashionSide || source.cols != kFashionSide || source.images.shape(1) != d)
+    throw std::invalid_argument("MultiFashion: expected 28×28 items, got " + std::to_string(source.rows) + "×" +
+                                std::to_string(source.cols));
+  if (n < 2 || source.labels.size() != n)
+    throw std::invalid_argument("MultiFashion: needs at least 2 labelled items, got " + std::to_string(n) +
+                                " images and " + std::to_string(source.labels.size()) + " labels");
+  const BilinearResize resize(kCanvasSide, kCanvasSide, kFashionSide, kFashionSide);
+  MultiTaskData out;
+  out.inputs = zeros(n, d);
+  out.targets = {zeros(n, 1), zeros(n, 1)};
+  out.tasks = {TaskSpec::classification("left", 10), TaskSpec::classification("right", 10)};
+  std::vector<real> canvas(kCanvasSide * kCanvasSide);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t k = rng.below(n - 1);
+    const std::size_t j = k + (k >= i ? 1 : 0);
+    compose_pair(source.images.data() + i * d, source.images.data() + j * d, canvas.data());
+    resize.apply(canvas.data(), out.inputs.data() + i * d);
+    out.targets[0](i, 0) = real(source.labels[i]);
+    out.targets[1](i, 0) = real(source.labels[j]);
+  }
+  return out;
+}
+
+DataSplit load_multifashion(const MultiFashionOptions& o) {
+  Rng root(o.seed);
+  Rng train_rng = root.split();
+  Rng test_rng = root.split();
+  DataSplit s;
+  s.train = build_multifashion(load_fashion_mnist(o.dir, "train", o.n), train_rng);
+  s.test = build_multifashion(load_fashion_mnist(o.dir, "t10k", o.n_test), test_rng);
+  return s;
+}
+
+}  // namespace mtlgrad

@@ -1,0 +1,71 @@
+#include "mtlgrad/optim/pcgrad_momentum.hpp"
+
+#include <cmath>
+
+#include <xtensor/xnoalias.hpp>
+
+#include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/optim/gramian.hpp"
+#include "mtlgrad/optim/memory.hpp"
+
+namespace mtlgrad {
+
+PCGradMomentum::PCGradMomentum(SurgeryOptions o, real beta) : o_(o), beta_(beta) {
+  if (!(beta >= 0 && beta < 1))
+    throw std::invalid_argument("pcgrad-momentum: beta = " + nlohmann::json(beta).dump() +
+                                " is out of range (expected in [0, 1))");
+}
+
+void PCGradMomentum::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
+  check_jacobian("pcgrad-momentum", J);
+  if (t_ == 0) {
+    m_ = zeros(shape_of(J));
+  } else {
+    check_task_count(name(), m_.shape(0), J.shape(0));
+    if (m_.shape(1) != J.shape(1))
+      throw std::invalid_argument("pcgrad-momentum: the Jacobian has P = " + std::to_string(J.shape(1)) +
+                                  " parameters but the state holds P = " + std::to_string(m_.shape(1)) +
+                                  " (reset() starts over)");
+  }
+  ++t_;
+  xt::noalias(m_) = beta_ * m_ + (1 - beta_) * J;
+  const real correction = 1 - std::pow(beta_, real(t_));
+  if (mhat_.shape() != m_.shape()) mhat_.resize(m_.shape());
+  xt::noalias(mhat_) = m_ / correction;
+  gramian(mhat_, G_);
+  kernel_.weights(G_, Tensor(), o_, rng, out.weights);
+  combine(mhat_, out.weights, out.direction);
+  out.pair_strength.resize({0, 0});
+}
+
+void PCGradMomentum::reset() {
+  t_ = 0;
+  m_ = zeros(0, 0);
+}
+
+nlohmann::json PCGradMomentum::state() const {
+  nlohmann::json s{{"t", t_}};
+  if (t_ > 0) s["m"] = tensor_to_json(m_);
+  return s;
+}
+
+void PCGradMomentum::load_state(const nlohmann::json& s) {
+  if (s.is_null()) return reset();
+  if (!s.is_object() || !s.contains("t") || !s["t"].is_number_unsigned())
+    throw std::invalid_argument("pcgrad-momentum: load_state: expected {\"t\": n, \"m\": tensor}, got " +
+                                s.dump().substr(0, 80));
+  const auto t = s["t"].get<std::uint64_t>();
+  if (t == 0) return reset();
+  if (!s.contains("m")) throw std::invalid_argument("pcgrad-momentum: load_state: 'm' is missing");
+  m_ = tensor_from_json(s["m"], "pcgrad-momentum: load_state: 'm'");
+  t_ = t;
+}
+
+nlohmann::json PCGradMomentum::options() const {
+  nlohmann::json j{{"name", name()}};
+  o_.write(j);
+  j["beta"] = beta_;
+  return j;
+}
+
+}  // namespace mtlgrad

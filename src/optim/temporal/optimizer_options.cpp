@@ -1,0 +1,20 @@
+#include "mtlgrad/optim/optimizer_options.hpp"
+
+#include <stdexcept>
+
+namespace mtlgrad {
+
+std::string format_real(real v) {
+  std::string s = nlohmann::json(double(v)).dump();  // shortest round-trip text
+  if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
+  return s;
+}
+
+void check_option(bool ok, const std::string& who, const std::string& option, real value,
+                  const std::string& expected) {
+  if (ok) return;
+  throw std::invalid_argument(who + ": " + option + " = " + format_real(value) +
+                              " is out of range (expected " + expected + ")");
+}
+
+}  // namespace mtlgrad
