@@ -17,9 +17,13 @@
 /// (betas = [0.9, 0.999], eps = 1e-8.) Option power p ≥ 0 uses λ^p, with 0^0 = 1, so p = 0 is
 /// PCGrad exactly; p = 1 is the default. order / reduction as for pcgrad.
 ///
-/// A pair that conflicts at every step gets λ = 1 (projected fully); a pair whose conflicts come
-/// and go is projected in proportion to how often (ada, rmsprop: λ → 1/2 when they alternate)
-/// or how consistently (adam: the conflict's signal-to-noise ratio; λ → ~0 when they alternate).
+/// A pair that conflicts at every step gets λ = 1 (projected fully; adam: when its cosine is
+/// steady — a cosine that varies gives |mean c| / rms c < 1); a pair whose conflicts come and go
+/// is projected in proportion to how often (ada, rmsprop: λ → 1/2 when they alternate) or how
+/// consistently (adam, the conflict's signal-to-noise ratio: when the sign of a steady cosine
+/// alternates, λ → (1−β1)/(1+β1) ≈ 0.053 at the conflicting steps and 0 at the others).
+///
+/// When eps = 0 and a pair has had only zero gradients (m = v = 0), adam-pcgrad takes λ = 0.
 ///
 /// Equality with pcgrad. At t = 1 (and at every step when rho = 0 or betas = [0, 0], adam up to
 /// ε) λ_ij = k_ij, so every pair that conflicts in the ORIGINAL gradients is projected fully and

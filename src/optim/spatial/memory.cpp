@@ -72,8 +72,10 @@ nlohmann::json PairMemoryPCGrad::state() const {
 void PairMemoryPCGrad::load_state(const nlohmann::json& s) {
   const std::string stage = name();
   if (s.is_null()) return reset();
-  if (!s.is_object() || !s.contains("t") || !s["t"].is_number_unsigned() || !s.contains("tasks") ||
-      !s["tasks"].is_number_unsigned())
+  const auto count = [&](const char* key) {
+    return s.contains(key) && s[key].is_number_integer() && s[key].get<long long>() >= 0;
+  };
+  if (!s.is_object() || !count("t") || !count("tasks"))
     throw std::invalid_argument(stage + ": load_state: expected {\"t\": n, \"tasks\": T, ...}, got " +
                                 s.dump().substr(0, 80));
   const auto t = s["t"].get<std::uint64_t>();

@@ -51,7 +51,7 @@ nlohmann::json PCGradMomentum::state() const {
 
 void PCGradMomentum::load_state(const nlohmann::json& s) {
   if (s.is_null()) return reset();
-  if (!s.is_object() || !s.contains("t") || !s["t"].is_number_unsigned())
+  if (!s.is_object() || !s.contains("t") || !s["t"].is_number_integer() || s["t"].get<long long>() < 0)
     throw std::invalid_argument("pcgrad-momentum: load_state: expected {\"t\": n, \"m\": tensor}, got " +
                                 s.dump().substr(0, 80));
   const auto t = s["t"].get<std::uint64_t>();
