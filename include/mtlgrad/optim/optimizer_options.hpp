@@ -35,6 +35,11 @@ std::string format_real(real v);
 void check_option(bool ok, const std::string& who, const std::string& option, real value,
                   const std::string& expected);
 
+/// check_option(v >= 0 and finite, who, option, v, ">= 0").
+void check_nonnegative(const std::string& who, const std::string& option, real v);
+/// check_option(0 <= v < 1, who, option, v, "0 <= <what> < 1"), e.g. what = "beta".
+void check_below_one(const std::string& who, const std::string& option, real v, const std::string& what);
+
 /// Reads every field of `Options` from the reader (absent keys keep the struct's default; a value
 /// of the wrong type is a ConfigError naming the key path).
 template <class Options>

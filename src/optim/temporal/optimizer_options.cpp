@@ -1,5 +1,6 @@
 #include "mtlgrad/optim/optimizer_options.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 namespace mtlgrad {
@@ -15,6 +16,14 @@ void check_option(bool ok, const std::string& who, const std::string& option, re
   if (ok) return;
   throw std::invalid_argument(who + ": " + option + " = " + format_real(value) +
                               " is out of range (expected " + expected + ")");
+}
+
+void check_nonnegative(const std::string& who, const std::string& option, real v) {
+  check_option(v >= 0 && std::isfinite(double(v)), who, option, v, ">= 0");
+}
+
+void check_below_one(const std::string& who, const std::string& option, real v, const std::string& what) {
+  check_option(v >= 0 && v < 1, who, option, v, "0 <= " + what + " < 1");
 }
 
 }  // namespace mtlgrad
