@@ -33,6 +33,8 @@ struct Command {
 // One line per subcommand.
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> c = {
+      {"run", {mtlgrad::cli::cmd_run, "run one experiment from a JSON config into a run directory"}},
+      {"list", {mtlgrad::cli::cmd_list, "list every model, spatial stage and temporal stage with its options"}},
       {"optimize", {mtlgrad::cli::cmd_optimize, "run an optimizer on gradients from stdin (JSON)"}},
       {"aggregate", {mtlgrad::cli::cmd_aggregate, "run a spatial stage on Jacobians from stdin (JSON)"}},
   };

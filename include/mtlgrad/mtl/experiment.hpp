@@ -1,0 +1,63 @@
+#pragma once
+/// @file experiment.hpp
+/// An experiment = one JSON config → one run directory (DESIGN.md "The command-line program").
+///
+/// Config keys (an unknown key is an error with a suggestion):
+///
+/// | key              | meaning                                                     | default     |
+/// |------------------|-------------------------------------------------------------|-------------|
+/// | name             | a label for the run                                          | "run"       |
+/// | seed             | seeds the Rng of the model, its data and the trainer          | 0           |
+/// | model            | {"name": ..., options} (mtlgrad list)                        | required    |
+/// | aggregator       | spatial stage {"name": ..., options}                         | "sum"       |
+/// | optimizer        | temporal stage {"name": ..., options}                        | "sgd"       |
+/// | steps            | training steps (models with data: or "epochs")               | 1000        |
+/// | epochs           | epochs (models with data); overrides steps                   | —           |
+/// | log_every        | one metrics.csv row every n steps (and the first and last)   | 100         |
+/// | eval_every       | held-out evaluation every n steps (0: only at the end)       | 0           |
+/// | task_weights     | fixed w_i                                                     | all 1       |
+/// | scope            | "shared" or "all" (ALGORITHMS.md §1)                          | "shared"    |
+/// | nonfinite        | "error" (stop, naming step/task/parameter) or "skip" (count)  | "error"     |
+/// | checkpoint_every | write checkpoint.cbor every n steps (0: never)                | 0           |
+///
+/// Seeding: Rng(seed) is split three ways, in this order: the model's initialisation, the model's
+/// data, the trainer (pcgrad's order etc.). The same config and seed give bit-identical metrics.csv,
+/// summary.json (but for its "seconds"), and final parameters.
+///
+/// Run directory: config.json (the resolved config: every stage option with its value),
+/// metrics.csv (a pure function of config and seed), timing.csv (per-phase times per logged step),
+/// summary.json ("final_params", "final_losses", "initial_losses", "steps", "seconds", "version",
+/// ...), checkpoint.cbor when checkpointing. Every file is written atomically.
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "mtlgrad/mtl/trainer.hpp"
+
+namespace mtlgrad {
+
+/// "0.1.0"
+const char* version();
+
+/// Applies "a.b.c=value" to a config: value is parsed as JSON where it can be, else taken as a
+/// string. Intermediate objects are created; indexing into a non-object is an error naming the key.
+void apply_override(nlohmann::json& config, const std::string& assignment);
+
+struct RunOptions {
+  bool resume = false;          ///< continue from out_dir/checkpoint.cbor
+  bool progress = false;        ///< a progress line on stderr
+  /// Called after every step (the agreement tracker, tests that kill a run, ...).
+  std::function<void(const Trainer&, const StepRecord&)> on_step;
+};
+
+/// Validates `config`, runs it and writes the run directory `out_dir` (created if missing).
+/// Returns summary.json's content. Config errors throw ConfigError naming the key path.
+nlohmann::json run_experiment(const nlohmann::json& config, const std::string& out_dir, const RunOptions& options = {});
+
+/// Only the validation (for `mtlgrad run --check` and tests): throws ConfigError, else returns the
+/// resolved config.
+nlohmann::json resolve_config(const nlohmann::json& config);
+
+}  // namespace mtlgrad

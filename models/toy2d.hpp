@@ -1,0 +1,43 @@
+#pragma once
+/// @file toy2d.hpp
+/// The two-objective toy of CAGrad (Liu et al. 2021, "Conflict-Averse Gradient Descent for
+/// Multi-task Learning", NeurIPS, arXiv 2110.14048; reused by Nash-MTL), ALGORITHMS.md §5.
+/// One shared parameter "x" = (x1, x2), no heads, natural log, LOWER = 5e-6:
+///
+///     f1_log = ln(max(|0.5(−x1−7) − tanh(−x2)|, LOWER)) + 6
+///     f2_log = ln(max(|0.5(−x1+3) + tanh(−x2) + 2|, LOWER)) + 6
+///     c1 = max(tanh(0.5 x2), 0);   c2 = max(tanh(−0.5 x2), 0)
+///     f1_sq = ((−x1+7)² + 0.1(−x2−8)²)/10 − 20;   f2_sq = ((−x1−7)² + 0.1(−x2−8)²)/10 − 20
+///     f1 = c1 f1_log + c2 f1_sq;   f2 = c1 f2_log + c2 f2_sq
+///
+/// Built from the tape's ops (abs, clamp, log, tanh), so the kinks follow PyTorch. The Pareto set
+/// is x2 = −8.3552, x1 ∈ [−7, 7]. Options: "start" (default [-8.5, 7.5]).
+
+#include <array>
+
+#include "mtlgrad/mtl/model.hpp"
+
+namespace mtlgrad::models {
+
+class Toy2d : public MultiTaskModel {
+ public:
+  explicit Toy2d(std::array<real, 2> start);
+  std::size_t num_tasks() const override { return 2; }
+  std::vector<std::string> task_names() const override { return {"f1", "f2"}; }
+  std::vector<NamedParameter> shared_parameters() override { return {{"x", &x_}}; }
+  std::vector<NamedParameter> head_parameters(std::size_t) override { return {}; }
+  void forward(Tape& tape, std::vector<Var>& losses) override;
+  std::string describe() const override;
+
+  /// f1 and f2 at a point, recorded on `tape` (for walkthroughs and plots).
+  static std::array<Var, 2> objectives(Var x);
+  Parameter& x() { return x_; }
+
+ private:
+  Parameter x_;
+};
+
+/// The registry entry.
+ModelEntry toy2d_entry();
+
+}  // namespace mtlgrad::models

@@ -1,0 +1,96 @@
+#include "mtlgrad/mtl/task_gradients.hpp"
+
+#include <algorithm>
+
+#include "mtlgrad/core/options.hpp"
+
+namespace mtlgrad {
+
+GradientScope parse_scope(const std::string& s, const std::string& path) {
+  if (s == "shared") return GradientScope::shared;
+  if (s == "all") return GradientScope::all;
+  throw ConfigError(path + ": unknown scope '" + s + "'" + did_you_mean(s, {"shared", "all"}) +
+                    "; allowed: shared, all");
+}
+
+std::string to_string(GradientScope s) { return s == GradientScope::shared ? "shared" : "all"; }
+
+std::vector<std::string> MultiTaskModel::task_names() const {
+  std::vector<std::string> n;
+  for (std::size_t i = 0; i < num_tasks(); ++i) n.push_back("task" + std::to_string(i));
+  return n;
+}
+
+std::vector<NamedParameter> MultiTaskModel::all_parameters() {
+  std::vector<NamedParameter> all = shared_parameters();
+  for (std::size_t i = 0; i < num_tasks(); ++i) {
+    auto h = head_parameters(i);
+    all.insert(all.end(), h.begin(), h.end());
+  }
+  return all;
+}
+
+ParameterLayout::ParameterLayout(MultiTaskModel& model) : shared(model.shared_parameters()) {
+  for (const auto& p : shared) shared_size += p.param->value.size();
+  total_size = shared_size;
+  for (std::size_t i = 0; i < model.num_tasks(); ++i) {
+    heads.push_back(model.head_parameters(i));
+    for (const auto& p : heads.back()) total_size += p.param->value.size();
+  }
+}
+
+void unflatten(const Tensor& flat, std::size_t offset, Tensor& out) {
+  std::copy_n(flat.data() + offset, out.size(), out.data());
+}
+
+void collect_task_gradients(Tape& tape, const std::vector<Var>& losses, const std::vector<real>& weights,
+                            const ParameterLayout& layout, GradientScope scope, TaskGradients& out) {
+  const std::size_t T = losses.size();
+  if (weights.size() != T)
+    throw std::invalid_argument("task gradients: " + std::to_string(weights.size()) + " task weights for " +
+                                std::to_string(T) + " tasks");
+  if (layout.heads.size() != T)
+    throw std::invalid_argument("task gradients: the model has " + std::to_string(layout.heads.size()) +
+                                " heads but returned " + std::to_string(T) + " losses");
+  const std::size_t cols = scope == GradientScope::shared ? layout.shared_size : layout.total_size;
+  if (out.J.shape(0) != T || out.J.shape(1) != cols) out.J.resize({T, cols});
+  out.heads.resize(T);
+  out.losses.resize(T);
+
+  std::vector<Var> wrt;
+  for (const auto& p : layout.shared) wrt.push_back(tape.param(*p.param));
+  const std::size_t n_shared = wrt.size();
+  std::vector<std::size_t> head_begin(T + 1, n_shared);
+  for (std::size_t i = 0; i < T; ++i) {
+    for (const auto& p : layout.heads[i]) wrt.push_back(tape.param(*p.param));
+    head_begin[i + 1] = wrt.size();
+  }
+
+  std::vector<Tensor> g;
+  Tensor seed = scalar(1);
+  for (std::size_t i = 0; i < T; ++i) {
+    out.losses[i] = losses[i].item();
+    seed(0, 0) = weights[i];
+    // One reverse sweep for task i: its gradient of every shared parameter and of its own head
+    // (scope "all": of every head, which is zero for the other tasks' heads unless they share).
+    if (scope == GradientScope::shared) {
+      std::vector<Var> task_wrt(wrt.begin(), wrt.begin() + long(n_shared));
+      task_wrt.insert(task_wrt.end(), wrt.begin() + long(head_begin[i]), wrt.begin() + long(head_begin[i + 1]));
+      tape.grad(losses[i], seed, task_wrt, g);
+      out.heads[i].resize(head_begin[i + 1] - head_begin[i]);
+      for (std::size_t k = 0; k < out.heads[i].size(); ++k) out.heads[i][k] = g[n_shared + k];
+    } else {
+      tape.grad(losses[i], seed, wrt, g);
+      out.heads[i].clear();
+    }
+    real* row = out.J.data() + i * cols;
+    std::size_t off = 0;
+    const std::size_t n_cols_vars = scope == GradientScope::shared ? n_shared : wrt.size();
+    for (std::size_t k = 0; k < n_cols_vars; ++k) {
+      std::copy_n(g[k].data(), g[k].size(), row + off);
+      off += g[k].size();
+    }
+  }
+}
+
+}  // namespace mtlgrad

@@ -1,0 +1,201 @@
+#include "mtlgrad/mtl/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include "mtlgrad/core/blas.hpp"
+#include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/optim/gramian.hpp"
+
+namespace mtlgrad {
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+}  // namespace
+
+Trainer::Trainer(MultiTaskModel& model, std::unique_ptr<Aggregator> aggregator, std::unique_ptr<Optimizer> optimizer,
+                 TrainerOptions options, Rng rng)
+    : model_(model),
+      aggregator_(std::move(aggregator)),
+      optimizer_(std::move(optimizer)),
+      options_(std::move(options)),
+      rng_(rng),
+      layout_(model) {
+  const std::size_t T = model_.num_tasks();
+  if (T == 0) throw std::invalid_argument("trainer: the model has no tasks");
+  weights_ = options_.task_weights.empty() ? std::vector<real>(T, real(1)) : options_.task_weights;
+  if (weights_.size() != T)
+    throw std::invalid_argument("trainer: task_weights has " + std::to_string(weights_.size()) +
+                                " values but the model has " + std::to_string(T) + " tasks");
+  // The temporal stage sees every parameter: shared first, then each head (the layout's order).
+  for (const auto& p : layout_.shared) params_.push_back(&p.param->value);
+  for (const auto& h : layout_.heads)
+    for (const auto& p : h) params_.push_back(&p.param->value);
+  flat_grads_.resize(params_.size());
+  for (std::size_t k = 0; k < params_.size(); ++k) flat_grads_[k] = zeros(shape_of(*params_[k]));
+  grad_ptrs_.resize(params_.size());
+}
+
+const StepRecord& Trainer::step() {
+  const std::size_t T = model_.num_tasks();
+  record_.step = step_ + 1;
+  record_.skipped = false;
+
+  // nag: the gradients of this step are taken at the look-ahead point θ̃.
+  const bool look = optimizer_->has_lookahead();
+  if (look) {
+    std::vector<const Tensor*> cp(params_.begin(), params_.end());
+    optimizer_->lookahead(cp, lookahead_);
+    saved_values_.resize(params_.size());
+    for (std::size_t k = 0; k < params_.size(); ++k) {
+      saved_values_[k] = *params_[k];
+      *params_[k] = lookahead_[k];
+    }
+  }
+
+  auto t0 = Clock::now();
+  tape_.clear();
+  model_.forward(tape_, losses_);
+  if (losses_.size() != T)
+    throw std::invalid_argument("trainer: the model returned " + std::to_string(losses_.size()) + " losses for " +
+                                std::to_string(T) + " tasks");
+  record_.seconds_forward = seconds_since(t0);
+
+  t0 = Clock::now();
+  collect_task_gradients(tape_, losses_, weights_, layout_, options_.scope, grads_);
+  record_.seconds_backward = seconds_since(t0);
+  if (look)
+    for (std::size_t k = 0; k < params_.size(); ++k) *params_[k] = saved_values_[k];
+
+  record_.losses = grads_.losses;
+  check_finite();
+  compute_pair_metrics();
+  ++step_;
+  if (record_.skipped) {
+    ++skipped_;
+    for (auto& cb : callbacks_) cb(record_);
+    return record_;
+  }
+
+  t0 = Clock::now();
+  aggregator_->observe_losses(grads_.losses);
+  aggregator_->aggregate(grads_.J, rng_, agg_);
+  record_.seconds_spatial = seconds_since(t0);
+  record_.weights = agg_.weights;
+  record_.pair_strength = agg_.pair_strength;
+  record_.direction_norm = std::sqrt(blas_norm2(agg_.direction));
+
+  // Temporal stage: d for the shared parameters (scope all: for every parameter); each head its own
+  // task's gradient (scope shared).
+  t0 = Clock::now();
+  std::size_t off = 0, k = 0;
+  const std::size_t n_flat = options_.scope == GradientScope::shared ? layout_.shared.size() : params_.size();
+  for (; k < n_flat; ++k) {
+    unflatten(agg_.direction, off, flat_grads_[k]);
+    off += flat_grads_[k].size();
+    grad_ptrs_[k] = &flat_grads_[k];
+  }
+  if (options_.scope == GradientScope::shared)
+    for (std::size_t i = 0; i < T; ++i)
+      for (const Tensor& g : grads_.heads[i]) grad_ptrs_[k++] = &g;
+  optimizer_->step(params_, grad_ptrs_);
+  record_.seconds_temporal = seconds_since(t0);
+
+  for (auto& cb : callbacks_) cb(record_);
+  return record_;
+}
+
+real Trainer::blas_norm2(const Tensor& t) { return blas::dot(t.size(), t.data(), t.data()); }
+
+void Trainer::check_finite() {
+  const auto names = model_.task_names();
+  std::string problem;
+  for (std::size_t i = 0; i < grads_.losses.size() && problem.empty(); ++i)
+    if (!std::isfinite(grads_.losses[i]))
+      problem = "loss of task " + std::to_string(i) + " (" + names[i] + ") is " + std::to_string(grads_.losses[i]);
+  const std::size_t P = grads_.J.shape(1);
+  for (std::size_t i = 0; i < grads_.J.shape(0) && problem.empty(); ++i)
+    for (std::size_t c = 0; c < P; ++c) {
+      const real v = grads_.J(i, c);
+      if (std::isfinite(v)) continue;
+      // Name the parameter that column c belongs to.
+      std::size_t off = 0;
+      std::string pname = "?";
+      auto all = layout_.shared;
+      for (const auto& h : layout_.heads) all.insert(all.end(), h.begin(), h.end());
+      for (const auto& p : all) {
+        if (c < off + p.param->value.size()) {
+          pname = p.name + "[" + std::to_string(c - off) + "]";
+          break;
+        }
+        off += p.param->value.size();
+      }
+      problem = "gradient of task " + std::to_string(i) + " (" + names[i] + ") with respect to " + pname + " is " +
+                std::to_string(v);
+      break;
+    }
+  for (std::size_t i = 0; i < grads_.heads.size() && problem.empty(); ++i)
+    for (std::size_t k = 0; k < grads_.heads[i].size() && problem.empty(); ++k)
+      if (!all_finite(grads_.heads[i][k]))
+        problem = "gradient of task " + std::to_string(i) + " (" + names[i] + ") with respect to its head parameter " +
+                  layout_.heads[i][k].name + " is not finite";
+  if (problem.empty()) return;
+  if (options_.nonfinite == NonFinitePolicy::error)
+    throw NonFiniteError("step " + std::to_string(step_ + 1) + ": " + problem);
+  record_.skipped = true;
+}
+
+void Trainer::compute_pair_metrics() {
+  const std::size_t T = grads_.J.shape(0);
+  gramian(grads_.J, gramian_);
+  record_.grad_norms.resize(T);
+  for (std::size_t i = 0; i < T; ++i) record_.grad_norms[i] = std::sqrt(std::max(gramian_(i, i), real(0)));
+  if (record_.cos.shape(0) != T) record_.cos.resize({T, T});
+  record_.conflicts = 0;
+  for (std::size_t i = 0; i < T; ++i)
+    for (std::size_t j = 0; j < T; ++j) {
+      const real n = record_.grad_norms[i] * record_.grad_norms[j];
+      record_.cos(i, j) = n > 0 ? gramian_(i, j) / n : real(0);
+      if (i < j && gramian_(i, j) < 0) ++record_.conflicts;
+    }
+}
+
+nlohmann::json Trainer::state() const {
+  nlohmann::json params = nlohmann::json::object();
+  auto all = layout_.shared;
+  for (const auto& h : layout_.heads) all.insert(all.end(), h.begin(), h.end());
+  for (const auto& p : all) params[p.name] = tensor_to_json(p.param->value);
+  return {{"step", step_},
+          {"skipped", skipped_},
+          {"params", params},
+          {"aggregator", aggregator_->state()},
+          {"optimizer", optimizer_->state()},
+          {"rng", rng_.state()},
+          {"data", model_.data_state()}};
+}
+
+void Trainer::load_state(const nlohmann::json& s) {
+  try {
+    auto all = layout_.shared;
+    for (const auto& h : layout_.heads) all.insert(all.end(), h.begin(), h.end());
+    const auto& params = s.at("params");
+    for (const auto& p : all) {
+      if (!params.contains(p.name)) throw std::invalid_argument("checkpoint: parameter '" + p.name + "' is missing");
+      Tensor v = tensor_from_json(params.at(p.name), "checkpoint: parameter " + p.name);
+      if (shape_of(v) != shape_of(p.param->value))
+        throw std::invalid_argument("checkpoint: parameter " + p.name + " has shape " + shape_str(v) +
+                                    ", the model expects " + shape_str(p.param->value));
+      p.param->value = v;
+    }
+    aggregator_->load_state(s.at("aggregator"));
+    optimizer_->load_state(s.at("optimizer"));
+    rng_.load_state(s.at("rng"));
+    model_.load_data_state(s.at("data"));
+    step_ = s.at("step").get<std::size_t>();
+    skipped_ = s.at("skipped").get<std::size_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(std::string("checkpoint: malformed trainer state: ") + e.what());
+  }
+}
+
+}  // namespace mtlgrad
