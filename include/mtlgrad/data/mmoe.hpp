@@ -48,8 +48,8 @@ struct MmoeOptions {
   real c = 1;                 ///< scale of the task weight vectors (paper: 1)
   std::size_t m = 10;         ///< number of sinusoids (paper: 10)
   real alpha_std = 1, beta_std = 1;
-  Tensor relatedness;         ///< T×T; default [[1, 0.5], [0.5, 1]]
-  std::vector<real> noise_std;  ///< one per task; default 0.1 each
+  Tensor relatedness = matrix({{1, 0.5}, {0.5, 1}});  ///< T×T relatedness P
+  std::vector<real> noise_std = {0.1, 0.1};           ///< one per task
   std::uint64_t seed = 0;
 };
 

@@ -20,6 +20,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "mtlgrad/core/rng.hpp"
 #include "mtlgrad/data/dataset.hpp"
@@ -33,6 +36,9 @@ constexpr std::size_t kFashionSide = 28, kCanvasSide = 36, kRightOffset = 6;
 /// Writes the 36×36 canvas of step 2 for two 28×28 row-major images into `canvas` (1296 values).
 void compose_pair(const real* left, const real* right, real* canvas);
 
+/// Step 1: partner[i] for i = 0..n−1 (n >= 2).
+std::vector<std::size_t> draw_partners(std::size_t n, Rng& rng);
+
 /// Steps 1–4 on a set of 28×28 items (source.images: n × 784). n < 2 or another image size throws.
 MultiTaskData build_multifashion(const LabelledImages& source, Rng& rng);
 
@@ -42,6 +48,10 @@ struct MultiFashionOptions {
   std::size_t n_test = 0;                 ///< test items: the first n_test of t10k (0 = all 10 000)
   std::uint64_t seed = 0;
 };
+
+/// Reads {"dir", "n", "n_test", "seed"}; unknown keys and invalid values throw ConfigError. The
+/// name key is declared.
+MultiFashionOptions read_multifashion_options(const nlohmann::json& spec, const std::string& path);
 
 /// Reads the Fashion-MNIST files and builds the training and test sets. Rng(seed) is split once
 /// for the training pairs, then once for the test pairs.
