@@ -48,6 +48,14 @@ Var Tape::param(Parameter& p) {
   return v;
 }
 
+Var Tape::input(const Tensor& value) {
+  Node& n = next_node();
+  n.op = "input";
+  n.ref = &value;
+  n.requires_grad = false;
+  return Var(this, std::uint32_t(size_ - 1));
+}
+
 Var Tape::constant(const Tensor& value) {
   Node& n = next_node();
   n.op = "constant";
@@ -58,12 +66,14 @@ Var Tape::constant(const Tensor& value) {
 }
 
 Var Tape::push(const char* op, const Shape& shape, std::initializer_list<Var> inputs, Backward backward) {
+  // Check before appending: a failed op must leave the tape as it was.
+  for (const Var& v : inputs)
+    if (&v.tape() != this) throw std::invalid_argument(std::string(op) + ": operands belong to different tapes");
   Node& n = next_node();
   n.op = op;
   if (n.value.shape(0) != shape[0] || n.value.shape(1) != shape[1]) n.value.resize(shape);
   bool rg = false;
   for (const Var& v : inputs) {
-    if (&v.tape() != this) throw std::invalid_argument(std::string(op) + ": operands belong to different tapes");
     n.in[n.n_in++] = v.index();
     rg = rg || nodes_[v.index()].requires_grad;
   }

@@ -97,6 +97,9 @@ class Tape {
   /// A leaf bound to a Parameter; backward() accumulates into p.grad. Binding the same parameter
   /// twice in one recording returns the same Var.
   Var param(Parameter& p);
+  /// An input bound to `value` (not copied: it must outlive the recording); no gradient flows to
+  /// it. For data batches.
+  Var input(const Tensor& value);
   /// A constant (copied; no gradient flows to it).
   Var constant(const Tensor& value);
 
