@@ -70,8 +70,19 @@ Var log_softmax(Var x) {
   if (x.cols() == 0) throw std::invalid_argument("log_softmax: no columns in " + shape_str(x.value()));
   Tape& t = x.tape();
   Var y = t.push("log_softmax", x.shape(), {x}, [](Tape& t, const Node& n) {
-    // ∂x = g − softmax ⊙ Σ_j g  (row-wise), softmax = e^y.
-    t.accumulate(n.in[0], n.grad - xt::exp(n.value) * xt::sum(n.grad, {1}, xt::keep_dims));
+    // ∂x = g − softmax ⊙ Σ_j g  (row-wise), softmax = e^y. A plain row loop: in xtensor 0.24 a keep_dims
+    // reducer broadcast over [B,C] inside a lazy expression (e^y ⊙ Σ_j g) reads garbage (measured).
+    Tensor* dx = t.grad_buffer(n.in[0]);
+    if (!dx) return;
+    const std::size_t B = n.grad.shape(0), C = n.grad.shape(1);
+    for (std::size_t i = 0; i < B; ++i) {
+      const real* g = &n.grad(i, 0);
+      const real* y = &n.value(i, 0);
+      real* d = &(*dx)(i, 0);
+      real s = 0;
+      for (std::size_t j = 0; j < C; ++j) s += g[j];
+      for (std::size_t j = 0; j < C; ++j) d[j] += g[j] - std::exp(y[j]) * s;
+    }
   });
   detail::log_softmax_rows(x.value(), t.node(y.index()).value);
   return y;
