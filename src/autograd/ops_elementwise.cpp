@@ -207,8 +207,9 @@ Var softplus(Var x, real beta, real threshold) {
   Var y = t.push("softplus", x.shape(), {x}, [](Tape& t, const Node& n) {
     const Tensor& X = t.value(n.in[0]);
     const real b = n.k[0], th = n.k[1];
-    // PyTorch softplus_backward: z = e^{βx}; grad·z/(z+1), or grad where βx > threshold.
-    t.accumulate(n.in[0], xt::where(X * b > th, n.grad, n.grad * (real(1) - xt::exp(-b * n.value))));
+    // PyTorch softplus_backward: z = e^{βx}; grad·z/(z+1), or grad where βx > threshold. (Not
+    // 1 − e^{−βy}: that cancels to 0 for βx < −37 and loses digits well before.)
+    t.accumulate(n.in[0], xt::where(X * b > th, n.grad, n.grad / (real(1) + xt::exp(-b * X))));
   });
   Node& nd = t.node(y.index());
   nd.k[0] = beta;
