@@ -92,6 +92,8 @@ std::unique_ptr<Sequential> mlp(const std::vector<std::size_t>& sizes, const std
     throw std::invalid_argument("mlp: unknown activation '" + activation +
                                 "'; available: relu, tanh, sigmoid, leaky_relu");
   };
+  // Validate the name even when no activation layer is built (two sizes, activate_last false).
+  (void)act();
   auto seq = std::make_unique<Sequential>();
   for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
     seq->add<Linear>(sizes[i], sizes[i + 1], rng);
