@@ -1,0 +1,139 @@
+// mtlgrad aggregate: one spatial stage run over a sequence of Jacobians from stdin (DESIGN.md).
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "commands.hpp"
+#include "mtlgrad/core/options.hpp"
+#include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/optim/aggregator.hpp"
+
+namespace mtlgrad::cli {
+namespace {
+
+const char* const kHelp = R"(usage: mtlgrad aggregate < input.json
+
+Runs one spatial stage (aggregator) over a sequence of task Jacobians and prints the update
+direction of each step. One aggregator (its state carries over: memory stages, pcgrad-momentum)
+and one random generator Rng(seed) (pcgrad's random order) serve all the steps.
+
+input (stdin), one JSON object:
+  {"aggregator": {"name": "pcgrad", ...options},   a stage spec, as in a config ('mtlgrad list')
+   "seed": 0,                                       optional, default 0
+   "steps": [J_1, J_2, ...]}                        each J a list of T rows of P numbers;
+                                                    T and P stay the same across the steps
+output (stdout):
+  {"steps": [{"grad": [P numbers],
+              "weights": [T numbers],               when the stage is a weighting (d = Σ w_i g_i)
+              "pair_strength": [[T x T]]}, ...]}    when the stage reports one (memory stages)
+
+example:
+  echo '{"aggregator": {"name": "pcgrad"}, "steps": [[[-4, 1, 1], [6, 1, 1]]]}' | mtlgrad aggregate
+)";
+
+// steps[s] as a T×P tensor; every malformation named by its index path.
+Tensor read_jacobian(const nlohmann::json& J, std::size_t s) {
+  const std::string at = "steps[" + std::to_string(s) + "]";
+  if (!J.is_array() || J.empty())
+    throw std::invalid_argument(at + ": expected a non-empty list of rows (one per task), got " + json_type(J) +
+                                " " + J.dump().substr(0, 60));
+  const std::size_t T = J.size();
+  std::size_t P = 0;
+  for (std::size_t i = 0; i < T; ++i) {
+    const auto& r = J[i];
+    const std::string ri = at + "[" + std::to_string(i) + "]";
+    if (!r.is_array() || r.empty())
+      throw std::invalid_argument(ri + ": expected a non-empty list of numbers (a task's gradient), got " +
+                                  json_type(r) + " " + r.dump().substr(0, 60));
+    if (i == 0) P = r.size();
+    if (r.size() != P)
+      throw std::invalid_argument(ri + ": has " + std::to_string(r.size()) + " values but " + at +
+                                  "[0] has " + std::to_string(P) + " (rows must have equal length)");
+  }
+  Tensor out = zeros(T, P);
+  for (std::size_t i = 0; i < T; ++i)
+    for (std::size_t k = 0; k < P; ++k) {
+      const auto& v = J[i][k];
+      const std::string where = at + "[" + std::to_string(i) + "][" + std::to_string(k) + "]";
+      if (!v.is_number())
+        throw std::invalid_argument(where + ": expected a number, got " + json_type(v) + " " + v.dump().substr(0, 40));
+      const double x = v.get<double>();
+      if (!std::isfinite(x) || !std::isfinite(real(x)))
+        throw std::invalid_argument(where + ": " + v.dump() + " is not a finite number");
+      out(i, k) = real(x);
+    }
+  return out;
+}
+
+nlohmann::json matrix_json(const Tensor& t) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (std::size_t i = 0; i < t.shape(0); ++i) {
+    nlohmann::json r = nlohmann::json::array();
+    for (std::size_t j = 0; j < t.shape(1); ++j) r.push_back(double(t(i, j)));
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+}  // namespace
+
+int cmd_aggregate(const Args& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "mtlgrad aggregate: unexpected argument '%s' (the input is read from stdin)\n\n%s",
+                 a.c_str(), kHelp);
+    return 2;
+  }
+  nlohmann::json in;
+  try {
+    in = read_stdin_json("aggregate");
+  } catch (const nlohmann::json::out_of_range& e) {  // a number beyond double, e.g. 1e999
+    throw std::invalid_argument(std::string("aggregate: standard input holds a number that is not finite: ") + e.what());
+  }
+  OptionReader r(in, "input");
+  auto agg = make_aggregator(r.require<nlohmann::json>("aggregator"), "aggregator");
+  Rng rng(r.get<std::uint64_t>("seed", 0));
+  const nlohmann::json* steps = r.raw("steps");
+  r.finish();
+  if (steps == nullptr) throw ConfigError("input: missing required key 'steps' (a list of Jacobians)");
+  if (!steps->is_array() || steps->empty())
+    throw ConfigError("input.steps: expected a non-empty list of Jacobians, got " + json_type(*steps) + " " +
+                      steps->dump().substr(0, 60));
+
+  nlohmann::json out_steps = nlohmann::json::array();
+  Aggregation out;
+  std::size_t T = 0, P = 0;
+  for (std::size_t s = 0; s < steps->size(); ++s) {
+    const Tensor J = read_jacobian((*steps)[s], s);
+    const std::string at = "steps[" + std::to_string(s) + "]";
+    if (s == 0) {
+      T = J.shape(0);
+      P = J.shape(1);
+    } else if (J.shape(0) != T || J.shape(1) != P) {
+      throw std::invalid_argument(at + ": a Jacobian of shape " + shape_str(J) + " (T = " +
+                                  std::to_string(J.shape(0)) + " tasks) but steps[0] has shape " +
+                                  shape_str(Shape{T, P}) + " (T = " + std::to_string(T) +
+                                  "); T and P cannot change between steps");
+    }
+    try {
+      agg->aggregate(J, rng, out);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(at + ": " + e.what());
+    }
+    nlohmann::json o{{"grad", flat_json(out.direction)}};
+    if (!out.weights.empty()) {
+      nlohmann::json w = nlohmann::json::array();
+      for (real v : out.weights) w.push_back(double(v));
+      o["weights"] = std::move(w);
+    }
+    if (out.pair_strength.size() > 0) o["pair_strength"] = matrix_json(out.pair_strength);
+    out_steps.push_back(std::move(o));
+  }
+  std::cout << nlohmann::json{{"steps", out_steps}}.dump() << "\n";
+  return 0;
+}
+
+}  // namespace mtlgrad::cli

@@ -1,0 +1,120 @@
+#include "test_util.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+using nlohmann::json;
+
+namespace {
+
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Runs `mtlgrad aggregate <args>` with `input` on stdin (through a temporary file).
+CliRun aggregate(const std::string& input, const std::string& args = "") {
+  static int counter = 0;
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("mtlgrad_cli_aggregate_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "in.json") << input;
+  const std::string cmd = std::string("'") + MTLGRAD_CLI + "' aggregate " + args + " < '" + (dir / "in.json").string() +
+                          "' > '" + (dir / "out").string() + "' 2> '" + (dir / "err").string() + "'";
+  const int status = std::system(cmd.c_str());
+  CliRun r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(dir / "out");
+  r.err = slurp(dir / "err");
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+std::vector<double> numbers(const json& j) { return j.get<std::vector<double>>(); }
+
+}  // namespace
+
+TEST_SUITE("cli") {
+
+TEST_CASE("mtlgrad aggregate: pcgrad golden value (TorchJD) on J = [[-4,1,1],[6,1,1]]") {
+  const auto r = aggregate(R"({"aggregator": {"name": "pcgrad"}, "seed": 1, "steps": [[[-4, 1, 1], [6, 1, 1]]]})");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const json out = json::parse(r.out);
+  REQUIRE(out["steps"].size() == 1);
+  const auto d = numbers(out["steps"][0]["grad"]), w = numbers(out["steps"][0]["weights"]);
+  const std::vector<double> d_ref{0.5848, 3.8012, 3.8012}, w_ref{2.2222, 1.5789};
+  for (int k = 0; k < 3; ++k) CHECK(d[k] == doctest::Approx(d_ref[k]).epsilon(1e-4));
+  for (int k = 0; k < 2; ++k) CHECK(w[k] == doctest::Approx(w_ref[k]).epsilon(1e-4));
+  CHECK_FALSE(out["steps"][0].contains("pair_strength"));
+}
+
+TEST_CASE("mtlgrad aggregate: one stateful stage across the steps (ada-pcgrad, by hand)") {
+  // λ = n/t = 1, 1/2, 2/3 (conflict, agreement, conflict); on [[1,0],[-1,1]] w = [1+λ, 1+λ/2].
+  const auto r = aggregate(R"({"aggregator": {"name": "ada-pcgrad", "order": "fixed"},
+      "steps": [[[1,0],[-1,1]], [[1,0],[1,1]], [[1,0],[-1,1]]]})");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const json s = json::parse(r.out)["steps"];
+  REQUIRE(s.size() == 3);
+  CHECK(s[1]["pair_strength"][0][1].get<double>() == doctest::Approx(0.5).epsilon(1e-12));
+  CHECK(s[2]["pair_strength"][1][0].get<double>() == doctest::Approx(2.0 / 3).epsilon(1e-12));
+  CHECK(s[2]["pair_strength"][0][0].get<double>() == 0);
+  CHECK(numbers(s[2]["weights"])[0] == doctest::Approx(5.0 / 3).epsilon(1e-12));
+  CHECK(numbers(s[2]["grad"])[1] == doctest::Approx(4.0 / 3).epsilon(1e-12));
+}
+
+TEST_CASE("mtlgrad aggregate: same seed, same output; --help prints the format") {
+  const std::string in = R"({"aggregator": "pcgrad", "seed": 5,
+      "steps": [[[1,-2,0.5],[-1,1,1],[0.3,0.2,-1],[-0.5,-0.5,0.1]]]})";
+  const auto a = aggregate(in), b = aggregate(in);
+  CHECK(a.code == 0);
+  CHECK(a.out == b.out);
+  const auto h = aggregate("", "--help");
+  CHECK(h.code == 0);
+  CHECK(h.out.find("\"steps\": [J_1, J_2, ...]") != std::string::npos);
+  CHECK(h.out.find("pair_strength") != std::string::npos);
+  const auto bad = aggregate("{}", "--bogus");
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("unexpected argument '--bogus'") != std::string::npos);
+}
+
+TEST_CASE("mtlgrad aggregate: malformed input is named, exit code 1") {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"aggregator": "pcgrad", "steps": [[[1, 2)", "not valid JSON"},
+      {"", "standard input is empty"},
+      {R"({"aggregator": "pcgrad"})", "input: missing required key 'steps'"},
+      {R"({"steps": [[[1]]]})", "input: missing required key 'aggregator'"},
+      {R"({"aggregator": "pcgrad", "stepz": [[[1]]]})", "input.stepz: unknown key (did you mean 'steps'?)"},
+      {R"({"aggregator": "pcgrad", "steps": []})", "input.steps: expected a non-empty list of Jacobians"},
+      {R"({"aggregator": "pcgrad", "steps": [[]]})", "steps[0]: expected a non-empty list of rows"},
+      {R"({"aggregator": "pcgrad", "steps": [[[1, 2], [3]]]})", "steps[0][1]: has 1 values but steps[0][0] has 2"},
+      {R"({"aggregator": "pcgrad", "steps": [[[1, 2]], [[1, "x"]]]})", "steps[1][0][1]: expected a number, got string \"x\""},
+      {R"({"aggregator": "pcgrad", "steps": [[[1, NaN]]]})", "not valid JSON"},
+      {R"({"aggregator": "pcgrad", "steps": [[[1, 1e999]]]})", "not finite"},
+      {R"({"aggregator": "pcgrad", "steps": [[[1, 2]], [[1, 2], [3, 4]]]})",
+       "steps[1]: a Jacobian of shape [2,2] (T = 2 tasks) but steps[0] has shape [1,2] (T = 1)"},
+      {R"({"aggregator": {"name": "adam-pcgrad", "betas": [0.9, 1]}, "steps": [[[1]]]})",
+       "aggregator: adam-pcgrad: betas[1] = 1.0 is out of range (expected in [0, 1))"},
+      {R"({"aggregator": {"name": "weighted", "weights": [1]}, "steps": [[[1], [2]]]})",
+       "steps[0]: weighted: 1 weights for a Jacobian of T = 2 tasks"},
+      {R"({"aggregator": "pcgradd", "steps": [[[1]]]})", "unknown aggregator 'pcgradd' (did you mean 'pcgrad'?)"},
+  };
+  for (const auto& [input, words] : cases) {
+    CAPTURE(std::string(input));
+    const auto r = aggregate(input);
+    CHECK(r.code == 1);
+    CHECK(r.out.empty());
+    CHECK_MESSAGE(r.err.find(words) != std::string::npos, "stderr '" << r.err << "' lacks '" << std::string(words) << "'");
+    CHECK(r.err.rfind("mtlgrad aggregate: error: ", 0) == 0);
+  }
+}
+
+}  // TEST_SUITE
