@@ -112,6 +112,10 @@ MmoeOptions read_mmoe_options(const nlohmann::json& spec, const std::string& pat
     const auto g = r.get<std::vector<std::size_t>>("groups", {});
     r.check(!g.empty(), "groups", "one group id per task");
     o.relatedness = group_relatedness(g, r.get<real>("p_in", real(0.9)), r.get<real>("p_out", real(0)));
+  } else if (r.has("p_in") || r.has("p_out")) {
+    const std::string key = r.has("p_in") ? "p_in" : "p_out";
+    r.declare(key);
+    throw ConfigError(r.key_path(key) + ": only used with 'groups' (task -> group id)");
   } else if (p && !p->is_number()) {
     o.relatedness = read_matrix(*p, r.key_path("p"));
   } else {

@@ -93,7 +93,7 @@ TEST_CASE("IDX: every malformed file is an error naming the file, the offset and
   CHECK_THROWS_WITH_SUBSTR(read_idx_images(f),
                            "byte offset 0: wrong magic number 0x00000d03 (expected 0x00000803 for IDX images");
   write_plain(f, {0x1f, 0x8b, 0x08, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13});  // gzip magic, garbage body
-  CHECK_THROWS_WITH_SUBSTR(read_idx_images(f), "bad: byte offset 0: ");
+  CHECK_THROWS_WITH_SUBSTR(read_idx_images(f), "bad: byte offset 0: read error: ");
   Bytes trailing = idx(0x803, {2, 2, 3}, kPixels);
   trailing.push_back(7);
   write_gz(f, trailing);

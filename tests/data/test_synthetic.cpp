@@ -148,6 +148,7 @@ TEST_CASE("MMoE options: every bad value names its key") {
                            "data.dim: 2 is out of range (expected >= the number of tasks (3)");
   CHECK_THROWS_WITH_SUBSTR(bad(json{{"noise_std", {0.1, 0.2, 0.3}}}), "data.noise_std: [0.1,0.2,0.3] is out of range (expected a number or 2 numbers");
   CHECK_THROWS_WITH_SUBSTR(bad(json{{"noise_std", -1}}), "data.noise_std: -1 is out of range (expected >= 0)");
+  CHECK_THROWS_WITH_SUBSTR(bad(json{{"p_out", 0.1}}), "data.p_out: only used with 'groups'");
   CHECK_THROWS_WITH_SUBSTR(bad(json{{"c", 0}}), "data.c: 0 is out of range (expected > 0)");
   CHECK_THROWS_WITH_SUBSTR(bad(json{{"n", "many"}}), "data.n: expected a non-negative integer");
 }
