@@ -82,7 +82,7 @@ TEST_CASE("gather copies the chosen rows and reuses the batch's buffers") {
   CHECK_THROWS_WITH_SUBSTR(take_rows(d, {9}), "index 9 out of range for 7 rows");
 }
 
-TEST_CASE("split_train_test: disjoint, complete, ordered, deterministic") {
+TEST_CASE("split_train_test: disjoint and complete and ordered and deterministic") {
   const MultiTaskData d = indexed_data(20);
   Rng r1(5), r2(5);
   const DataSplit s = split_train_test(d, 6, r1);
@@ -135,7 +135,7 @@ TEST_CASE("BatchSampler: each epoch is a permutation cut into batches") {
   CHECK(first == orders[0]);
 }
 
-TEST_CASE("BatchSampler: drop_last, no shuffle, bad arguments") {
+TEST_CASE("BatchSampler: drop_last and no shuffle and bad arguments") {
   BatchSampler d(10, 3, Rng(2), /*drop_last=*/true);
   CHECK(d.batches_per_epoch() == 3);
   for (int k = 0; k < 3; ++k) {
@@ -156,7 +156,7 @@ TEST_CASE("BatchSampler: drop_last, no shuffle, bad arguments") {
   CHECK_THROWS_WITH_SUBSTR(BatchSampler(4, 5, Rng(0), true), "batch_size = 5 exceeds the 4 rows");
 }
 
-TEST_CASE("BatchSampler: a saved position resumes bit-identically, through JSON text") {
+TEST_CASE("BatchSampler: a saved position resumes bit-identically through JSON text") {
   for (std::size_t stop : {0u, 3u, 4u, 7u, 9u}) {
     CAPTURE(stop);
     BatchSampler a(10, 3, Rng(11));

@@ -55,7 +55,7 @@ const Bytes kPixels = {0, 1, 2, 3, 4, 5, 250, 251, 252, 253, 254, 255};
 
 TEST_SUITE("data") {
 
-TEST_CASE("IDX: valid image and label files, gzip and plain") {
+TEST_CASE("IDX: valid image and label files in gzip and plain") {
   TempDir dir;
   write_gz(dir.file("im.gz"), idx(0x803, {2, 2, 3}, kPixels));
   write_plain(dir.file("im.raw"), idx(0x803, {2, 2, 3}, kPixels));
@@ -71,7 +71,7 @@ TEST_CASE("IDX: valid image and label files, gzip and plain") {
   CHECK(read_idx_labels(dir.file("lab.gz"), 10) == Bytes{9, 0, 3});
 }
 
-TEST_CASE("IDX: every malformed file is an error naming the file, the offset and what was expected") {
+TEST_CASE("IDX: every malformed file is an error naming the file and offset and what was expected") {
   TempDir dir;
   const std::string f = dir.file("bad");
   CHECK_THROWS_WITH_SUBSTR(read_idx_images(dir.file("missing.gz")), "missing.gz: cannot open (No such file");
@@ -104,7 +104,7 @@ TEST_CASE("IDX: every malformed file is an error naming the file, the offset and
   CHECK_THROWS_WITH_SUBSTR(read_idx_images(f), "byte offset 4: implausible sizes");
 }
 
-TEST_CASE("load_fashion_mnist: scaling to [0, 1], limits, and counts that disagree") {
+TEST_CASE("load_fashion_mnist: scaling to [0 1] and limits and counts that disagree") {
   TempDir dir;
   write_gz(dir.file("train-images-idx3-ubyte.gz"), idx(0x803, {2, 2, 3}, kPixels));
   write_gz(dir.file("train-labels-idx1-ubyte.gz"), idx(0x801, {2}, {7, 1}));

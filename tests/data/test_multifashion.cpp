@@ -43,7 +43,7 @@ bool have_fashion() {
 
 TEST_SUITE("data") {
 
-TEST_CASE("BilinearResize matches torch interpolate(bilinear, align_corners=False)") {
+TEST_CASE("BilinearResize matches torch interpolate(bilinear) with align_corners=False") {
   const nlohmann::json fx = test::load_fixture("data_resize.json");
   REQUIRE(fx.at("resize").size() == 4);
   for (const auto& c : fx.at("resize")) {
@@ -59,7 +59,7 @@ TEST_CASE("BilinearResize matches torch interpolate(bilinear, align_corners=Fals
   CHECK_THROWS_WITH_SUBSTR(BilinearResize(2, 3, 2, 2)(zeros(3, 2)), "BilinearResize: expected shape [2,3], got [3,2]");
 }
 
-TEST_CASE("compose_pair: left at [0:28,0:28], right at [6:34,6:34], overlap takes the max") {
+TEST_CASE("compose_pair: left at [0:28 0:28] and right at [6:34 6:34] and the overlap takes the max") {
   std::vector<real> left(784, real(0.2)), right(784, real(0.5)), canvas(36 * 36, real(7));
   left[27 * 28 + 27] = real(0.9);  // left's last pixel, inside the overlap
   right[0] = real(0.1);            // right's first pixel, inside the overlap
@@ -79,7 +79,7 @@ TEST_CASE("compose_pair: left at [0:28,0:28], right at [6:34,6:34], overlap take
   CHECK(at(35, 0) == 0);
 }
 
-TEST_CASE("MultiFashion: partners, tasks and images follow the construction; deterministic from the seed") {
+TEST_CASE("MultiFashion: partners and tasks and images follow the construction and the seed") {
   const LabelledImages s = random_items(50, 3);
   Rng r1(17), r2(17), rp(17), r3(18);
   const MultiTaskData a = build_multifashion(s, r1);
@@ -135,7 +135,7 @@ TEST_CASE("MultiFashion on the real files matches numpy canvas + torch resize (s
   }
 }
 
-TEST_CASE("load_multifashion: options, subsets and the full build (skipped when absent)") {
+TEST_CASE("load_multifashion: options and subsets and the full build (skipped when absent)") {
   using nlohmann::json;
   CHECK_THROWS_WITH_SUBSTR(read_multifashion_options(json{{"n", 1}}, "data"), "data.n: 1 is out of range");
   CHECK_THROWS_WITH_SUBSTR(read_multifashion_options(json{{"seeds", 1}}, "data"), "data.seeds: unknown key (did you mean 'seed'?)");

@@ -43,7 +43,7 @@ double pearson(const Tensor& a, const Tensor& b) {
 
 TEST_SUITE("data") {
 
-TEST_CASE("MMoE: the constructed weight vectors have cosine p and norm c (two tasks, the paper's case)") {
+TEST_CASE("MMoE: the constructed weight vectors have cosine p and norm c (two tasks as in the paper)") {
   for (double p : {-0.9, -0.3, 0.0, 0.5, 0.99, 1.0}) {
     CAPTURE(p);
     const MmoeOptions o = read_mmoe_options(json{{"p", p}, {"dim", 12}, {"c", 2.5}, {"seed", 3}}, "data");
@@ -56,7 +56,7 @@ TEST_CASE("MMoE: the constructed weight vectors have cosine p and norm c (two ta
   }
 }
 
-TEST_CASE("MMoE: T tasks from a matrix or planted groups; the Cholesky factor reproduces P") {
+TEST_CASE("MMoE: T tasks from a matrix or planted groups and the Cholesky factor reproduces P") {
   const Tensor P = matrix({{1, 0.9, 0.5}, {0.9, 1, 0.1}, {0.5, 0.1, 1}});
   const MmoeOptions o = read_mmoe_options(
       json{{"p", {{1, 0.9, 0.5}, {0.9, 1, 0.1}, {0.5, 0.1, 1}}}, {"dim", 6}, {"n", 20000}, {"seed", 1}}, "data");
@@ -98,7 +98,7 @@ TEST_CASE("MMoE: T tasks from a matrix or planted groups; the Cholesky factor re
     }
 }
 
-TEST_CASE("MMoE: the targets follow the paper's formula; noise_std scales only the noise") {
+TEST_CASE("MMoE: the targets follow the paper's formula and noise_std scales only the noise") {
   const json spec = {{"p", 0.3}, {"dim", 4}, {"m", 3}, {"n", 400}, {"n_test", 10}, {"seed", 9}};
   json quiet = spec, loud = spec;
   quiet["noise_std"] = 0.0;
@@ -153,7 +153,7 @@ TEST_CASE("MMoE options: every bad value names its key") {
   CHECK_THROWS_WITH_SUBSTR(bad(json{{"n", "many"}}), "data.n: expected a non-negative integer");
 }
 
-TEST_CASE("Teacher data: shapes, labels in range, every class used, deterministic") {
+TEST_CASE("Teacher data: shapes and labels in range and every class used and deterministic") {
   const TeacherOptions o = read_teacher_options(
       json{{"n", 600}, {"n_test", 50}, {"dim", 5}, {"seed", 2},
            {"tasks", {{{"kind", "regression"}, {"outputs", 2}, {"name", "r"}}, {{"kind", "classification"}, {"classes", 4}}}}},

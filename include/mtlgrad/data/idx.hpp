@@ -9,8 +9,8 @@
 ///     offset 4   ndims 32-bit sizes (images: count, rows, cols; labels: count)
 ///     then       the count·rows·cols (or count) bytes of data, row-major; nothing after them
 ///
-/// Every error is a std::runtime_error that names the file, the byte offset and what was
-/// expected there: a missing file, a truncated header or data, a wrong magic or dimension count,
+/// Every error in a file is a std::runtime_error that names the file, the byte offset and what
+/// was expected there: a missing file, a truncated header or data, a wrong magic or dimension count,
 /// trailing bytes, labels out of range, image and label counts that disagree.
 ///
 /// Debian's dataset-fashion-mnist package installs the four files in

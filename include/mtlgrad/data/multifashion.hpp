@@ -2,8 +2,8 @@
 /// @file multifashion.hpp
 /// MultiFashion: two overlapping Fashion-MNIST items per image, one task per item (ALGORITHMS.md
 /// §6). The construction follows MultiMNIST (Sabour, Frosst & Hinton 2017, "Dynamic Routing
-/// Between Capsules", §6) as adapted to two-task learning by Sener & Koltun 2018 ("Multi-Task
-/// Learning as Multi-Objective Optimization", §5.2):
+/// Between Capsules") as adapted to two-task learning by Sener & Koltun 2018 ("Multi-Task
+/// Learning as Multi-Objective Optimization", NeurIPS), with Fashion-MNIST items:
 ///
 ///  1. Partners. For item i of a set of n (n >= 2) a partner j ≠ i is drawn from the run's Rng:
 ///     k = rng.below(n − 1), j = k + [k >= i]; items are visited in order i = 0..n−1.
