@@ -44,7 +44,7 @@ ModelEntry toy2d_entry() {
   e.summary = "CAGrad's two-objective 2-D toy (Liu et al. 2021); parameter x = (x1, x2), no heads";
   e.defaults = {{"start", {-8.5, 7.5}}};
   e.default_config = "models/configs/toy2d.json";
-  e.make = [](const nlohmann::json& spec, const std::string& path, Rng&) -> std::unique_ptr<MultiTaskModel> {
+  e.make = [](const nlohmann::json& spec, const std::string& path, ModelContext&) -> std::unique_ptr<MultiTaskModel> {
     OptionReader r(spec, path);
     r.declare("name");
     const auto start = r.get<std::array<real, 2>>("start", {real(-8.5), real(7.5)});

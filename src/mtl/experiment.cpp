@@ -10,6 +10,7 @@
 
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/data/data.hpp"
 
 namespace mtlgrad {
 namespace fs = std::filesystem;
@@ -58,8 +59,8 @@ namespace {
 struct Config {
   std::string name = "run";
   std::uint64_t seed = 0;
-  nlohmann::json model, aggregator = "sum", optimizer = "sgd";
-  std::size_t steps = 1000, epochs = 0, log_every = 100, eval_every = 0, checkpoint_every = 0;
+  nlohmann::json model, aggregator = "sum", optimizer = "sgd", data;
+  std::size_t batch_size = 32, steps = 1000, epochs = 0, log_every = 100, eval_every = 0, checkpoint_every = 0;
   TrainerOptions trainer;
 };
 
@@ -71,6 +72,9 @@ Config parse(const nlohmann::json& j) {
   c.model = r.require<nlohmann::json>("model");
   c.aggregator = r.get<nlohmann::json>("aggregator", c.aggregator);
   c.optimizer = r.get<nlohmann::json>("optimizer", c.optimizer);
+  c.data = r.get<nlohmann::json>("data", nullptr);
+  c.batch_size = r.get<std::size_t>("batch_size", c.batch_size);
+  r.check(c.batch_size > 0, "batch_size", ">= 1");
   c.steps = r.get<std::size_t>("steps", c.steps);
   c.epochs = r.get<std::size_t>("epochs", c.epochs);
   c.log_every = r.get<std::size_t>("log_every", c.log_every);
@@ -92,6 +96,7 @@ Config parse(const nlohmann::json& j) {
 /// Everything built from a config: the model, the stages, the trainer.
 struct Setup {
   Config cfg;
+  std::unique_ptr<DataSplit> data;
   std::unique_ptr<MultiTaskModel> model;
   std::unique_ptr<Trainer> trainer;
   std::size_t total_steps = 0;
@@ -102,11 +107,13 @@ Setup build(const nlohmann::json& config) {
   Setup s;
   s.cfg = parse(config);
   Rng root(s.cfg.seed);
-  Rng model_rng = root.split();
-  Rng data_rng = root.split();
+  ModelContext ctx{root.split(), root.split(), nullptr, s.cfg.batch_size};
   Rng trainer_rng = root.split();
-  (void)data_rng;  // the model draws its data from model_rng's own split (documented in models/)
-  s.model = make_model(s.cfg.model, "model", model_rng);
+  if (!s.cfg.data.is_null()) {
+    s.data = std::make_unique<DataSplit>(make_data(s.cfg.data, "data"));
+    ctx.data = s.data.get();
+  }
+  s.model = make_model(s.cfg.model, "model", ctx);
   auto agg = make_aggregator(s.cfg.aggregator, "aggregator");
   auto opt = make_optimizer(s.cfg.optimizer, "optimizer");
   if (!s.cfg.trainer.task_weights.empty() && s.cfg.trainer.task_weights.size() != s.model->num_tasks())

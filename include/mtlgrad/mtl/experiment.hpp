@@ -11,6 +11,8 @@
 /// | model            | {"name": ..., options} (mtlgrad list)                        | required    |
 /// | aggregator       | spatial stage {"name": ..., options}                         | "sum"       |
 /// | optimizer        | temporal stage {"name": ..., options}                        | "sgd"       |
+/// | data             | the data set {"name": ..., options} (models with data)       | —           |
+/// | batch_size       | mini-batch size (models with data)                           | 32          |
 /// | steps            | training steps (models with data: or "epochs")               | 1000        |
 /// | epochs           | epochs (models with data); overrides steps                   | —           |
 /// | log_every        | one metrics.csv row every n steps (and the first and last)   | 100         |
@@ -20,8 +22,9 @@
 /// | nonfinite        | "error" (stop, naming step/task/parameter) or "skip" (count)  | "error"     |
 /// | checkpoint_every | write checkpoint.cbor every n steps (0: never)                | 0           |
 ///
-/// Seeding: Rng(seed) is split three ways, in this order: the model's initialisation, the model's
-/// data, the trainer (pcgrad's order etc.). The same config and seed give bit-identical metrics.csv,
+/// Seeding: Rng(seed) is split three ways, in this order: the model's initialisation, the batch
+/// order, the trainer (pcgrad's order etc.). The data set itself follows data.seed (default 0), so
+/// a sweep over seeds trains on the same data with different initialisations and batch orders. The same config and seed give bit-identical metrics.csv,
 /// summary.json (but for its "seconds"), and final parameters.
 ///
 /// Run directory: config.json (the resolved config: every stage option with its value),

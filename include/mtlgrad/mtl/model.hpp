@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mtlgrad/core/rng.hpp"
+#include "mtlgrad/data/dataset.hpp"
 #include "mtlgrad/nn/module.hpp"
 
 namespace mtlgrad {
@@ -49,19 +50,29 @@ class MultiTaskModel {
   std::vector<NamedParameter> all_parameters();
 };
 
+/// What a model factory gets besides its own "model" section.
+struct ModelContext {
+  Rng init_rng;                 ///< initialises the parameters
+  Rng data_rng;                 ///< orders the mini-batches
+  const DataSplit* data = nullptr;  ///< the config's "data" section, built; nullptr without one
+  std::size_t batch_size = 32;  ///< the config's "batch_size"
+};
+
 /// A registered model: its factory takes the "model" section of a config, its key path for
-/// messages, and the Rng that initialises it (and builds its data).
+/// messages, and the context (Rngs, data).
 struct ModelEntry {
   std::string name;
   std::string summary;
   nlohmann::json defaults;        ///< the model's options with their defaults
   std::string default_config;     ///< path of its default experiment config, relative to the source tree
-  std::function<std::unique_ptr<MultiTaskModel>(const nlohmann::json& spec, const std::string& path, Rng& rng)> make;
+  bool needs_data = false;        ///< the config must have a "data" section
+  std::function<std::unique_ptr<MultiTaskModel>(const nlohmann::json& spec, const std::string& path, ModelContext& ctx)> make;
 };
 
 /// Every registered model (defined by the models layer).
 const std::vector<ModelEntry>& model_registry();
 /// Builds the model named by spec["name"]; an unknown name lists what exists.
-std::unique_ptr<MultiTaskModel> make_model(const nlohmann::json& spec, const std::string& path, Rng& rng);
+/// A model with data without a "data" section (or the reverse) is a ConfigError.
+std::unique_ptr<MultiTaskModel> make_model(const nlohmann::json& spec, const std::string& path, ModelContext& ctx);
 
 }  // namespace mtlgrad
