@@ -19,7 +19,7 @@ TEST_CASE("a value used twice receives the sum of both contributions") {
   CHECK(t.grad(y, {x})[0](0, 0) == 7);
 }
 
-TEST_CASE("several outputs of one forward pass are each differentiated; values are kept") {
+TEST_CASE("several outputs of one forward pass are each differentiated and values are kept") {
   // a = x·w, L1 = sum(a), L2 = sum(a²). dL1/dw = Σx, dL2/dw = Σ 2 (x w) x.
   Tape t;
   const Tensor xv = row({1, 2, 3});
@@ -34,7 +34,7 @@ TEST_CASE("several outputs of one forward pass are each differentiated; values a
   CHECK(a.value()(0, 2) == 6);
 }
 
-TEST_CASE("backward accumulates into bound parameters; grad() leaves them alone") {
+TEST_CASE("backward accumulates into bound parameters, grad() leaves them alone") {
   Parameter p{"w", row({1, -2}), {}};
   Tape t;
   Var w = t.param(p);
@@ -50,7 +50,7 @@ TEST_CASE("backward accumulates into bound parameters; grad() leaves them alone"
   CHECK(p.grad == row({0, 0}));
 }
 
-TEST_CASE("a variable the output does not depend on gets zeros; constants get no gradient") {
+TEST_CASE("a variable the output does not depend on gets zeros, constants get no gradient") {
   Tape t;
   const Tensor a0 = row({1, 2}), b0 = row({3, 4});
   Var a = t.leaf(a0), b = t.leaf(b0);

@@ -24,7 +24,7 @@ TEST_CASE("xoshiro256** matches the reference generator's first outputs") {
   CHECK(r.next_u64() == expected);
 }
 
-TEST_CASE("Rng: same seed, same stream; state round-trips bit-identically") {
+TEST_CASE("Rng: same seed, same stream, and the state round-trips bit-identically") {
   Rng a(42), b(42);
   for (int i = 0; i < 100; ++i) CHECK(a.next_u64() == b.next_u64());
   a.normal();  // leaves a cached second normal
@@ -107,7 +107,7 @@ TEST_CASE("OptionReader: defaults, types, ranges, unknown keys with a suggestion
   CHECK_THROWS_WITH_SUBSTR(r7.get<std::size_t>("n", 1), "n: expected a non-negative integer");
 }
 
-TEST_CASE("tensor JSON round trip is bit-exact; malformed input names the problem") {
+TEST_CASE("tensor JSON round trip is bit-exact and malformed input names the problem") {
   Rng r(5);
   Tensor t = r.normal_tensor(3, 4);
   t(0, 0) = real(0.1);

@@ -60,7 +60,7 @@ TEST_CASE("trajectories of sum, mean and pcgrad under adam and sgd match PyTorch
   CHECK(n == 36);
 }
 
-TEST_CASE("the same seed gives bit-identical trajectories; pcgrad with T = 2 ignores the order") {
+TEST_CASE("the same seed gives bit-identical trajectories, and pcgrad with T = 2 ignores the order") {
   auto run = [](std::uint64_t seed) {
     models::Toy2d model({-8.5, 7.5});
     Trainer trainer(model, make_aggregator(json{{"name", "pcgrad"}}), make_optimizer(json{{"name", "adam"}, {"lr", 0.01}}),
