@@ -37,7 +37,7 @@ TEST_CASE("nag iterates equal θ̃ = θ − ημv, v = μv + ∇f(θ̃), θ = θ
   CHECK(theta(0, 1) == doctest::Approx(-4.0).epsilon(5e-2));
 }
 
-TEST_CASE("before its first step nag looks ahead at θ itself; other optimizers always do") {
+TEST_CASE("before its first step nag looks ahead at θ itself, other optimizers always do") {
   NAG nag;
   const Tensor theta = row({1, 2, 3});
   std::vector<Tensor> look;
