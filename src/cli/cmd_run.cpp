@@ -7,7 +7,7 @@
 #include "commands.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
-#include "mtlgrad/mtl/experiment.hpp"
+#include "mtlgrad/run/experiment.hpp"
 
 namespace mtlgrad::cli {
 

@@ -1,4 +1,4 @@
-#include "mtlgrad/mtl/experiment.hpp"
+#include "mtlgrad/run/experiment.hpp"
 
 #include <chrono>
 #include <cmath>

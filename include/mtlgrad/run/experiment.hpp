@@ -1,5 +1,6 @@
 #pragma once
 /// @file experiment.hpp
+/// (layer "run": above models/, since it builds models from the registry)
 /// An experiment = one JSON config → one run directory (DESIGN.md "The command-line program").
 ///
 /// Config keys (an unknown key is an error with a suggestion):
