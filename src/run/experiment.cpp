@@ -11,6 +11,7 @@
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/data/data.hpp"
+#include "mtlgrad/run/observer.hpp"
 
 namespace mtlgrad {
 namespace fs = std::filesystem;
@@ -62,6 +63,7 @@ struct Config {
   nlohmann::json model, aggregator = "sum", optimizer = "sgd", data;
   std::size_t batch_size = 32, steps = 1000, epochs = 0, log_every = 100, eval_every = 0, checkpoint_every = 0;
   TrainerOptions trainer;
+  nlohmann::json observers = nlohmann::json::object();  ///< observer key -> its section
 };
 
 Config parse(const nlohmann::json& j) {
@@ -89,6 +91,11 @@ Config parse(const nlohmann::json& j) {
     throw ConfigError("nonfinite: unknown policy '" + nf + "'" + did_you_mean(nf, {"error", "skip"}) +
                       "; allowed: error, skip");
   c.trainer.nonfinite = nf == "error" ? NonFinitePolicy::error : NonFinitePolicy::skip;
+  for (const auto& e : run_observers()) {
+    const nlohmann::json* section = r.raw(e.key);
+    if (section) c.observers[e.key] = *section;
+    else if (e.always) c.observers[e.key] = nlohmann::json::object();
+  }
   r.finish();
   return c;
 }
@@ -99,6 +106,7 @@ struct Setup {
   std::unique_ptr<DataSplit> data;
   std::unique_ptr<MultiTaskModel> model;
   std::unique_ptr<Trainer> trainer;
+  std::vector<std::unique_ptr<RunObserver>> observers;
   std::size_t total_steps = 0;
   nlohmann::json resolved;
 };
@@ -124,6 +132,12 @@ Setup build(const nlohmann::json& config) {
   s.resolved["optimizer"] = opt->options();
   s.trainer = std::make_unique<Trainer>(*s.model, std::move(agg), std::move(opt), s.cfg.trainer, trainer_rng);
   s.total_steps = s.cfg.epochs ? s.cfg.epochs * s.model->batches_per_epoch() : s.cfg.steps;
+  for (const auto& e : run_observers()) {
+    auto it = s.cfg.observers.find(e.key);
+    if (it == s.cfg.observers.end() || it->is_null() || (it->is_boolean() && !it->get<bool>())) continue;
+    const nlohmann::json section = it->is_boolean() ? nlohmann::json::object() : *it;
+    s.observers.push_back(e.make(section, e.key, *s.trainer));
+  }
   return s;
 }
 
@@ -264,6 +278,9 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
     initial_losses = ck.at("initial_losses");
     evals = ck.at("evals");
     seconds_before = ck.at("seconds").get<double>();
+    const auto& obs = ck.at("observers");
+    if (obs.size() != s.observers.size()) throw std::runtime_error(ckpt_path + ": observer count differs from the config's");
+    for (std::size_t k = 0; k < s.observers.size(); ++k) s.observers[k]->load_state(obs[k]);
   }
   write_file_atomic(out_dir + "/config.json", s.resolved.dump(2) + "\n");
 
@@ -276,6 +293,9 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
     nlohmann::json ck = {{"config", s.resolved},     {"trainer", trainer.state()}, {"metrics", metrics.state()},
                          {"timing", timing},         {"initial_losses", initial_losses},
                          {"evals", evals},           {"seconds", elapsed()}};
+    nlohmann::json obs = nlohmann::json::array();
+    for (const auto& o : s.observers) obs.push_back(o->state());
+    ck["observers"] = obs;
     const auto bytes = nlohmann::json::to_cbor(ck);
     write_file_atomic(ckpt_path, std::string(bytes.begin(), bytes.end()));
     write_file_atomic(out_dir + "/metrics.csv", metrics.csv());
@@ -295,6 +315,7 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
                     r.seconds_spatial * 1e6, r.seconds_temporal * 1e6);
       timing += buf;
     }
+    for (auto& o : s.observers) o->on_step(trainer, r);
     if (options.on_step) options.on_step(trainer, r);
     s.model->next_batch();
     if (s.cfg.eval_every && t % s.cfg.eval_every == 0) {
@@ -331,6 +352,7 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
 
   write_file_atomic(out_dir + "/metrics.csv", metrics.csv());
   write_file_atomic(out_dir + "/timing.csv", timing);
+  for (auto& o : s.observers) o->on_end(trainer, out_dir, summary);
   write_file_atomic(out_dir + "/summary.json", summary.dump(2) + "\n");
   if (fs::exists(ckpt_path)) fs::remove(ckpt_path, ec);
   return summary;
