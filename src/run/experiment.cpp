@@ -246,6 +246,8 @@ std::string fmt_duration(double s) {
 
 nlohmann::json resolve_config(const nlohmann::json& config) { return build(config).resolved; }
 
+std::vector<std::string> config_task_names(const nlohmann::json& config) { return build(config).model->task_names(); }
+
 nlohmann::json run_experiment(const nlohmann::json& config, const std::string& out_dir, const RunOptions& options) {
   using Clock = std::chrono::steady_clock;
   Setup s = build(config);

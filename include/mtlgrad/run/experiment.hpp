@@ -35,6 +35,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -63,5 +64,9 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
 /// Only the validation (for `mtlgrad run --check` and tests): throws ConfigError, else returns the
 /// resolved config.
 nlohmann::json resolve_config(const nlohmann::json& config);
+
+/// The task names of the model `config` builds (validates it like resolve_config; for the sweep's
+/// single-task baselines, which need T before anything runs).
+std::vector<std::string> config_task_names(const nlohmann::json& config);
 
 }  // namespace mtlgrad
