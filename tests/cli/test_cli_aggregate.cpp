@@ -71,7 +71,7 @@ TEST_CASE("mtlgrad aggregate: one stateful stage across the steps (ada-pcgrad, b
   CHECK(numbers(s[2]["grad"])[1] == doctest::Approx(4.0 / 3).epsilon(1e-12));
 }
 
-TEST_CASE("mtlgrad aggregate: same seed, same output; --help prints the format") {
+TEST_CASE("mtlgrad aggregate: same seed, same output, --help prints the format") {
   const std::string in = R"({"aggregator": "pcgrad", "seed": 5,
       "steps": [[[1,-2,0.5],[-1,1,1],[0.3,0.2,-1],[-0.5,-0.5,0.1]]]})";
   const auto a = aggregate(in), b = aggregate(in);

@@ -43,7 +43,7 @@ TEST_CASE("sum, mean, weighted: P = 0 and options()") {
   CHECK(a->state().is_null());
 }
 
-TEST_CASE("weighted: the number of weights must equal T; errors are named") {
+TEST_CASE("weighted: the number of weights must equal T, errors are named") {
   CHECK_THROWS_WITH_SUBSTR(run({{"name", "weighted"}, {"weights", {1, 2}}}, zeros(3, 2)),
                            "weighted: 2 weights for a Jacobian of T = 3 tasks (shape [3,2])");
   CHECK_THROWS_WITH_SUBSTR(make_aggregator("weighted"), "aggregator: missing required key 'weights'");

@@ -311,6 +311,24 @@ TEST_CASE("memory stages: T changing between steps, malformed state and bad opti
   bad({{"name", "adam-pcgrad"}, {"order", "backwards"}}, "aggregator.order: \"backwards\" is out of range");
 }
 
+TEST_CASE("memory stages: T = 1 and zero rows") {
+  const Tensor one = matrix({{1, -2, 3}});
+  const Tensor Z = matrix({{0, 0, 0}, {1, 2, 3}, {-1, 0, 0}});
+  for (const char* stage : kAllStages) {
+    CAPTURE(std::string(stage));
+    const auto a = run_steps({{"name", stage}}, {one, one, one});
+    for (const auto& o : a) CHECK_TENSOR_NEAR(o.direction, one, tolerance(1e-15, 1e-6));
+    // The zero row never projects or is projected (cos = 0, k = 0); rows 2 and 3 conflict.
+    const auto z = run_steps({{"name", stage}, {"order", "fixed"}}, {Z, Z});
+    const Tensor pc = direct_pcgrad(rows_of(Z), fixed_perms(3));
+    for (const auto& o : z) CHECK_TENSOR_NEAR(o.direction, pc, tolerance(1e-6, 1e-5));
+    if (z[1].pair_strength.size() > 0) {
+      CHECK(z[1].pair_strength(0, 1) == 0);
+      CHECK(z[1].pair_strength(0, 2) == 0);
+    }
+  }
+}
+
 TEST_CASE("memory stages: options() lists every option and rebuilds the same stage") {
   CHECK(make_aggregator("adam-pcgrad")->options() ==
         json{{"name", "adam-pcgrad"}, {"order", "random"}, {"reduction", "sum"}, {"power", 1.0},

@@ -46,7 +46,7 @@ TEST_CASE("pcgrad: TorchJD golden value on J = [[-4,1,1],[6,1,1]]") {
   }
 }
 
-TEST_CASE("pcgrad: without a conflict it is the sum; mean is sum / T") {
+TEST_CASE("pcgrad: without a conflict it is the sum, mean is sum / T") {
   Rng g(3);
   const Tensor J = g.uniform_tensor(4, 6, 0.1, 1.0);  // positive entries: no pair conflicts
   const auto pc = run({{"name", "pcgrad"}}, J);
@@ -96,7 +96,7 @@ TEST_CASE("pcgrad: order fixed matches the paper's pseudo-code on vectors, T = 3
     }
 }
 
-TEST_CASE("pcgrad: random order matches the pseudo-code fed the same permutations; seeds decide") {
+TEST_CASE("pcgrad: random order matches the pseudo-code fed the same permutations, seeds decide") {
   Rng g(7);
   int order_mattered = 0;
   for (std::size_t T = 3; T <= 5; ++T)
