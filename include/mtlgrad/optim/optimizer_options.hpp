@@ -27,7 +27,7 @@
 
 namespace mtlgrad {
 
-/// The shortest text that reads back to `v` ("1", "0.999", "1e-08", "-0.5").
+/// The shortest text that reads back to `v` as a `real` ("1", "0.999", "1e-08", "-0.5").
 std::string format_real(real v);
 
 /// Throws std::invalid_argument("<who>: <option> = <value> is out of range (expected <expected>)")

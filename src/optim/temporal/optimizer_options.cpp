@@ -1,14 +1,15 @@
 #include "mtlgrad/optim/optimizer_options.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <stdexcept>
 
 namespace mtlgrad {
 
 std::string format_real(real v) {
-  std::string s = nlohmann::json(double(v)).dump();  // shortest round-trip text
-  if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
-  return s;
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);  // the shortest text that reads back as `real`
+  return std::string(buf, r.ptr);
 }
 
 void check_option(bool ok, const std::string& who, const std::string& option, real value,
