@@ -16,11 +16,11 @@
 namespace mtlgrad {
 
 struct AdagradOptions {
-  real lr = 1e-2;                     ///< η ≥ 0
-  real lr_decay = 0;                  ///< δ ≥ 0
-  real weight_decay = 0;              ///< λ ≥ 0 (coupled)
-  real initial_accumulator_value = 0; ///< s₀ ≥ 0
-  real eps = 1e-10;                   ///< ε ≥ 0
+  real lr = 1e-2;                      ///< η ≥ 0
+  real lr_decay = 0;                   ///< δ ≥ 0
+  real weight_decay = 0;               ///< λ ≥ 0 (coupled)
+  real initial_accumulator_value = 0;  ///< s₀ ≥ 0
+  real eps = 1e-10;                    ///< ε ≥ 0
 
   void validate(const std::string& who = "adagrad") const;
   template <class Self, class F>

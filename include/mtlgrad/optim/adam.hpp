@@ -25,11 +25,11 @@
 namespace mtlgrad {
 
 struct AdamOptions {
-  real lr = 1e-3;                       ///< η ≥ 0
-  std::array<real, 2> betas{0.9, 0.999};///< β₁, β₂ ∈ [0, 1)
-  real eps = 1e-8;                      ///< ε ≥ 0
-  real weight_decay = 0;                ///< λ ≥ 0 (adam: coupled; adamw: decoupled)
-  bool amsgrad = false;                 ///< normalise by the running maximum of v
+  real lr = 1e-3;                         ///< η ≥ 0
+  std::array<real, 2> betas{0.9, 0.999};  ///< β₁, β₂ ∈ [0, 1)
+  real eps = 1e-8;                        ///< ε ≥ 0
+  real weight_decay = 0;                  ///< λ ≥ 0 (adam: coupled; adamw: decoupled)
+  bool amsgrad = false;                   ///< normalise by the running maximum of v
 
   void validate(const std::string& who = "adam") const;
   template <class Self, class F>

@@ -25,11 +25,11 @@
 namespace mtlgrad {
 
 struct NAdamOptions {
-  real lr = 2e-3;                        ///< η ≥ 0
-  std::array<real, 2> betas{0.9, 0.999}; ///< β₁, β₂ ∈ [0, 1)
-  real eps = 1e-8;                       ///< ε ≥ 0
-  real weight_decay = 0;                 ///< λ ≥ 0 (coupled)
-  real momentum_decay = 4e-3;            ///< ψ ≥ 0
+  real lr = 2e-3;                         ///< η ≥ 0
+  std::array<real, 2> betas{0.9, 0.999};  ///< β₁, β₂ ∈ [0, 1)
+  real eps = 1e-8;                        ///< ε ≥ 0
+  real weight_decay = 0;                  ///< λ ≥ 0 (coupled)
+  real momentum_decay = 4e-3;             ///< ψ ≥ 0
 
   void validate(const std::string& who = "nadam") const;
   template <class Self, class F>
