@@ -126,7 +126,10 @@ class AdamPCGrad : public PairMemoryPCGrad {
 
  private:
   void remember(const Tensor& G, Tensor& lambda) override;
-  void clear(std::size_t T) override { m_ = zeros(T, T), v_ = zeros(T, T); }
+  void clear(std::size_t T) override {
+    m_ = zeros(T, T);
+    v_ = zeros(T, T);
+  }
   void write_memory(nlohmann::json& state) const override;
   void read_memory(const nlohmann::json& state, std::size_t T) override;
   void write_options(nlohmann::json& j) const override;

@@ -53,6 +53,8 @@ class SurgeryKernel {
   /// order is random, none when it is fixed.
   void weights(const Tensor& G, const Tensor& strength, const SurgeryOptions& o, Rng& rng,
                std::vector<real>& w);
+  /// The 0×0 strength: λ = 1 for every pair (PCGrad).
+  static const Tensor& full_strength();
 
  private:
   std::vector<real> c_;  // the coefficients of g_i' in the original rows

@@ -24,6 +24,7 @@ void SurgeryKernel::weights(const Tensor& G, const Tensor& strength, const Surge
                             std::vector<real>& w) {
   const std::size_t T = G.shape(0);
   const bool full = strength.size() == 0;
+  if (!full) check_shape("SurgeryKernel: strength", strength, Shape{T, T});
   w.assign(T, real(0));
   c_.resize(T);
   order_.resize(T);
@@ -44,10 +45,15 @@ void SurgeryKernel::weights(const Tensor& G, const Tensor& strength, const Surge
     for (real& v : w) v /= real(T);
 }
 
+const Tensor& SurgeryKernel::full_strength() {
+  static const Tensor none = zeros(0, 0);
+  return none;
+}
+
 void PCGrad::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
   check_jacobian("pcgrad", J);
   gramian(J, G_);
-  kernel_.weights(G_, Tensor(), o_, rng, out.weights);
+  kernel_.weights(G_, SurgeryKernel::full_strength(), o_, rng, out.weights);
   combine(J, out.weights, out.direction);
   out.pair_strength.resize({0, 0});
 }

@@ -33,7 +33,7 @@ void PCGradMomentum::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
   if (mhat_.shape() != m_.shape()) mhat_.resize(m_.shape());
   xt::noalias(mhat_) = m_ / correction;
   gramian(mhat_, G_);
-  kernel_.weights(G_, Tensor(), o_, rng, out.weights);
+  kernel_.weights(G_, SurgeryKernel::full_strength(), o_, rng, out.weights);
   combine(mhat_, out.weights, out.direction);
   out.pair_strength.resize({0, 0});
 }
