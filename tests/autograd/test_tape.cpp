@@ -7,6 +7,20 @@
 
 using namespace mtlgrad;
 
+namespace {
+// leaf() and input() bind without copying, so binding a temporary must not compile.
+template <class T, class = void>
+struct can_leaf : std::false_type {};
+template <class T>
+struct can_leaf<T, decltype(void(std::declval<Tape&>().leaf(std::declval<T>())))> : std::true_type {};
+template <class T, class = void>
+struct can_input : std::false_type {};
+template <class T>
+struct can_input<T, decltype(void(std::declval<Tape&>().input(std::declval<T>())))> : std::true_type {};
+static_assert(can_leaf<const Tensor&>::value && can_leaf<Tensor&>::value && !can_leaf<Tensor>::value);
+static_assert(can_input<const Tensor&>::value && !can_input<Tensor>::value);
+}  // namespace
+
 TEST_SUITE("tape") {
 
 TEST_CASE("a value used twice receives the sum of both contributions") {

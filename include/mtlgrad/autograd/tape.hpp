@@ -94,12 +94,15 @@ class Tape {
 
   /// A differentiable leaf bound to `value` (not copied: it must outlive the recording).
   Var leaf(const Tensor& value);
+  /// A temporary would dangle as soon as the call returns: bind a named tensor, or use constant().
+  Var leaf(Tensor&&) = delete;
   /// A leaf bound to a Parameter; backward() accumulates into p.grad. Binding the same parameter
   /// twice in one recording returns the same Var.
   Var param(Parameter& p);
   /// An input bound to `value` (not copied: it must outlive the recording); no gradient flows to
   /// it. For data batches.
   Var input(const Tensor& value);
+  Var input(Tensor&&) = delete;  ///< a temporary would dangle (see leaf)
   /// A constant (copied; no gradient flows to it).
   Var constant(const Tensor& value);
 
