@@ -1,0 +1,64 @@
+#pragma once
+/// @file solvers.hpp
+/// The small dense solvers of the gradient-surgery family, in one place. Every problem here lives
+/// on the T×T Gramian G = J Jᵀ (T = number of tasks, small), never on J.
+///
+///   project_simplex     Euclidean projection onto Δ = {w ≥ 0, Σ w = 1} (sort-based, Duchi et al. 2008).
+///   min_norm_simplex    argmin_{w∈Δ} wᵀGw (the MGDA min-norm point of the convex hull of the rows):
+///                       closed form for T ≤ 2, pairwise Frank–Wolfe with an exact line search
+///                       beyond (Lacoste-Julien & Jaggi 2015: linear convergence on the simplex,
+///                       where Sener & Koltun's plain Frank–Wolfe zig-zags at O(1/k)).
+///   nonneg_qp           argmin_{u≥0} ½uᵀQu + qᵀu for a positive definite Q: exact primal active set
+///                       (Lawson–Hanson's NNLS loop with Q in place of AᵀA).
+///   minimize_on_simplex argmin_{w∈Δ} f(w) for a convex f with a (sub)gradient: projected gradient with
+///                       Barzilai–Borwein steps and an Armijo backtracking line search.
+///   symmetric_eigen     A = V diag(λ) Vᵀ (LAPACK dsyev/ssyev from OpenBLAS), λ ascending.
+///   rank_cutoff         the eigenvalue below which a Gramian's eigenvalue counts as 0:
+///                       max(λ)·T·ε (torch.linalg.pinv's and TorchJD's rule).
+///   log_barrier_fixed_point  α > 0 with (Gα)_i = 1/α_i (the Nash-MTL bargaining solution, Navon et
+///                       al. 2022, Eq. 6): damped Newton on the strictly convex ½αᵀGα − Σ log α_i.
+///
+/// Each throws std::invalid_argument naming the solver when its precondition fails (shapes, a Q that
+/// is not positive definite, a fixed point that does not exist).
+
+#include <cstddef>
+#include <functional>
+#include <vector>
+
+#include "mtlgrad/core/tensor.hpp"
+
+namespace mtlgrad::solvers {
+
+/// v ← argmin_{w ∈ Δ} ‖w − v‖. v must be non-empty.
+void project_simplex(std::vector<real>& v);
+
+/// w ← argmin_{w∈Δ} wᵀGw for a symmetric PSD G (T×T, T ≥ 1). T = 1: w = [1]. T = 2: the closed form
+/// w_1 = clip((G22 − G12) / (G11 + G22 − 2 G12), 0, 1) (w_1 = ½ when g_1 = g_2). T ≥ 3: from
+/// w = 1/T, each step moves weight from the used vertex s with the largest (Gw)_s to the vertex t
+/// with the smallest (Gw)_t, by the exact line search clipped to w_s; stopped when the Frank–Wolfe
+/// duality gap wᵀGw − min_t (Gw)_t ≤ tol·max_i G_ii or after max_iter steps. Returns the steps.
+std::size_t min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, std::vector<real>& w);
+
+/// u ← argmin_{u ≥ 0} ½uᵀQu + qᵀu for a symmetric positive definite Q (T×T). Exact up to rounding:
+/// the free set grows by the most negative gradient entry; a free-set solve that leaves the orthant
+/// steps back to its boundary and frees nothing. Throws if a free block of Q is not positive definite.
+void nonneg_qp(const Tensor& Q, const std::vector<real>& q, std::vector<real>& u);
+
+/// A convex function on the simplex: returns f(w) and writes a (sub)gradient into grad.
+using SimplexObjective = std::function<real(const std::vector<real>& w, std::vector<real>& grad)>;
+/// w (a start inside Δ) ← argmin_{w∈Δ} f(w); stops when a step moves w by less than tol (max-norm)
+/// or after max_iter steps. Returns the number of steps.
+std::size_t minimize_on_simplex(const SimplexObjective& f, std::size_t max_iter, real tol, std::vector<real>& w);
+
+/// A = V diag(values) Vᵀ for a symmetric A (T×T): values ascending, column k of V the k-th eigenvector.
+void symmetric_eigen(const Tensor& A, std::vector<real>& values, Tensor& V);
+
+/// max(λ)·T·ε (ε of `real`): eigenvalues ≤ this are numerically 0.
+real rank_cutoff(const std::vector<real>& values);
+
+/// α (T values > 0) ← the solution of Gα = 1/α for a symmetric positive definite G. Newton on
+/// f(α) = ½αᵀGα − Σ log α_i, steps kept inside α > 0 and backtracked on f, from α = √(T / 1ᵀG1)·1,
+/// until the Newton decrement falls below T·ε or after max_iter steps. Returns the number of steps.
+std::size_t log_barrier_fixed_point(const Tensor& G, std::size_t max_iter, std::vector<real>& alpha);
+
+}  // namespace mtlgrad::solvers

@@ -1,0 +1,293 @@
+#include "mtlgrad/optim/solvers.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+
+extern "C" {
+// LAPACK's symmetric eigensolvers (OpenBLAS ships them); the trailing length is gfortran's hidden
+// CHARACTER length argument.
+void dsyev_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
+            double* work, const int* lwork, int* info, std::size_t, std::size_t);
+void ssyev_(const char* jobz, const char* uplo, const int* n, float* a, const int* lda, float* w,
+            float* work, const int* lwork, int* info, std::size_t, std::size_t);
+}
+
+namespace mtlgrad::solvers {
+namespace {
+
+constexpr real kEps = std::numeric_limits<real>::epsilon();
+
+void check_square(const char* solver, const Tensor& A) {
+  if (A.shape(0) != A.shape(1) || A.shape(0) == 0)
+    throw std::invalid_argument(std::string(solver) + ": expected a non-empty square matrix, got " + shape_str(A));
+}
+
+// Solves A x = b in place for the symmetric positive definite block A[idx, idx] (Cholesky).
+// Returns false when the block is not numerically positive definite.
+bool cholesky_solve(const Tensor& A, const std::vector<std::size_t>& idx, std::vector<real>& b, Tensor& L) {
+  const std::size_t n = idx.size();
+  if (L.shape(0) < n) L.resize({n, n});
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j <= i; ++j) {
+      real s = A(idx[i], idx[j]);
+      for (std::size_t k = 0; k < j; ++k) s -= L(i, k) * L(j, k);
+      if (i == j) {
+        if (!(s > kEps * std::abs(A(idx[i], idx[i])))) return false;
+        L(i, i) = std::sqrt(s);
+      } else {
+        L(i, j) = s / L(j, j);
+      }
+    }
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t k = 0; k < i; ++k) b[i] -= L(i, k) * b[k];
+    b[i] /= L(i, i);
+  }
+  for (std::size_t i = n; i-- > 0;) {
+    for (std::size_t k = i + 1; k < n; ++k) b[i] -= L(k, i) * b[k];
+    b[i] /= L(i, i);
+  }
+  return true;
+}
+
+// y = A x for a T×T A.
+void matvec(const Tensor& A, const std::vector<real>& x, std::vector<real>& y) {
+  const std::size_t T = A.shape(0);
+  y.assign(T, real(0));
+  for (std::size_t i = 0; i < T; ++i)
+    for (std::size_t j = 0; j < T; ++j) y[i] += A(i, j) * x[j];
+}
+
+[[maybe_unused]] void syev(int n, double* a, double* w, double* work, int lwork, int& info) {
+  dsyev_("V", "U", &n, a, &n, w, work, &lwork, &info, 1, 1);
+}
+[[maybe_unused]] void syev(int n, float* a, float* w, float* work, int lwork, int& info) {
+  ssyev_("V", "U", &n, a, &n, w, work, &lwork, &info, 1, 1);
+}
+
+real dotv(const std::vector<real>& a, const std::vector<real>& b) {
+  return std::inner_product(a.begin(), a.end(), b.begin(), real(0));
+}
+
+}  // namespace
+
+void project_simplex(std::vector<real>& v) {
+  if (v.empty()) throw std::invalid_argument("project_simplex: empty vector");
+  std::vector<real> s(v);
+  std::sort(s.begin(), s.end(), std::greater<real>());
+  real cumulative = 0, theta = 0;
+  for (std::size_t k = 0; k < s.size(); ++k) {
+    cumulative += s[k];
+    const real t = (cumulative - 1) / real(k + 1);
+    if (s[k] - t > 0) theta = t;
+  }
+  for (real& x : v) x = std::max(x - theta, real(0));
+}
+
+std::size_t min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, std::vector<real>& w) {
+  check_square("min_norm_simplex", G);
+  const std::size_t T = G.shape(0);
+  if (T == 1) return w.assign(1, real(1)), 0;
+  if (T == 2) {
+    const real denom = G(0, 0) + G(1, 1) - 2 * G(0, 1);  // ‖g_1 − g_2‖²
+    const real w1 = denom > 0 ? std::clamp((G(1, 1) - G(0, 1)) / denom, real(0), real(1)) : real(0.5);
+    w = {w1, 1 - w1};
+    return 0;
+  }
+  w.assign(T, real(1) / real(T));
+  real scale = 0;
+  for (std::size_t i = 0; i < T; ++i) scale = std::max(scale, G(i, i));
+  std::vector<real> Gw;
+  std::size_t it = 0;
+  for (; it < max_iter; ++it) {
+    matvec(G, w, Gw);  // recomputed, not updated: no drift
+    std::size_t t = 0, s = T;  // the best vertex, and the worst vertex in use
+    for (std::size_t i = 0; i < T; ++i) {
+      if (Gw[i] < Gw[t]) t = i;
+      if (w[i] > 0 && (s == T || Gw[i] > Gw[s])) s = i;
+    }
+    if (dotv(w, Gw) - Gw[t] <= tol * scale) break;  // the Frank–Wolfe duality gap (halved)
+    // Pairwise step: move mass from s to t, exact line search, at most all of w_s.
+    const real slope = Gw[s] - Gw[t], curvature = G(t, t) + G(s, s) - 2 * G(t, s);
+    const real gamma = curvature > 0 ? std::min(w[s], slope / curvature) : w[s];
+    w[t] += gamma;
+    w[s] -= gamma;
+  }
+  return it;
+}
+
+void nonneg_qp(const Tensor& Q, const std::vector<real>& q, std::vector<real>& u) {
+  check_square("nonneg_qp", Q);
+  const std::size_t T = Q.shape(0);
+  if (q.size() != T)
+    throw std::invalid_argument("nonneg_qp: q has " + std::to_string(q.size()) + " values for Q " + shape_str(Q));
+  real scale = 0;
+  for (std::size_t i = 0; i < T; ++i) scale = std::max({scale, std::abs(q[i]), Q(i, i)});
+  const real gtol = 16 * real(T) * kEps * scale;
+  u.assign(T, real(0));
+  std::vector<bool> free(T, false);
+  std::vector<std::size_t> idx;
+  std::vector<real> grad, z;
+  Tensor L;
+  // Each outer step frees one index and the objective strictly decreases, so no free set repeats;
+  // the cap only guards against rounding cycles.
+  for (std::size_t outer = 0; outer < 4 * T + 8; ++outer) {
+    matvec(Q, u, grad);
+    std::size_t j = T;
+    real most = -gtol;
+    for (std::size_t i = 0; i < T; ++i)
+      if (!free[i] && grad[i] + q[i] < most) most = grad[i] + q[i], j = i;
+    if (j == T) return;
+    free[j] = true;
+    for (std::size_t inner = 0; inner <= T; ++inner) {
+      idx.clear();
+      for (std::size_t i = 0; i < T; ++i)
+        if (free[i]) idx.push_back(i);
+      z.resize(idx.size());
+      for (std::size_t k = 0; k < idx.size(); ++k) z[k] = -q[idx[k]];
+      if (!cholesky_solve(Q, idx, z, L))
+        throw std::invalid_argument("nonneg_qp: Q is not positive definite on a free set of " +
+                                    std::to_string(idx.size()) + " indices (regularise it)");
+      real alpha = 1;
+      std::size_t blocking = idx.size();
+      for (std::size_t k = 0; k < idx.size(); ++k)
+        if (z[k] <= 0) {
+          const real gap = u[idx[k]] - z[k];
+          const real a = gap > 0 ? u[idx[k]] / gap : real(0);
+          if (a < alpha) alpha = a, blocking = k;
+        }
+      for (std::size_t k = 0; k < idx.size(); ++k) u[idx[k]] += alpha * (z[k] - u[idx[k]]);
+      if (blocking == idx.size()) break;
+      for (std::size_t k = 0; k < idx.size(); ++k)
+        if (k == blocking || u[idx[k]] <= 0) u[idx[k]] = 0, free[idx[k]] = false;
+    }
+  }
+}
+
+std::size_t minimize_on_simplex(const SimplexObjective& f, std::size_t max_iter, real tol, std::vector<real>& w) {
+  const std::size_t T = w.size();
+  if (T == 0) throw std::invalid_argument("minimize_on_simplex: empty start");
+  project_simplex(w);
+  std::vector<real> g(T), trial(T), g_trial(T), w_prev, g_prev;
+  real fw = f(w, g), step = 1;
+  std::size_t it = 0;
+  for (; it < max_iter; ++it) {
+    // Armijo backtracking along the projection arc.
+    real f_trial = 0, moved = 0;
+    for (int back = 0; back < 60; ++back) {
+      for (std::size_t k = 0; k < T; ++k) trial[k] = w[k] - step * g[k];
+      project_simplex(trial);
+      real decrease = 0;
+      moved = 0;
+      for (std::size_t k = 0; k < T; ++k) {
+        decrease += g[k] * (w[k] - trial[k]);
+        moved = std::max(moved, std::abs(trial[k] - w[k]));
+      }
+      f_trial = f(trial, g_trial);
+      if (f_trial <= fw - real(1e-4) * decrease || moved == 0) break;
+      step /= 2;
+    }
+    if (!(f_trial <= fw)) break;  // no descent left at this precision
+    // Barzilai–Borwein step for the next iteration: ⟨s, s⟩ / ⟨s, y⟩.
+    real ss = 0, sy = 0;
+    for (std::size_t k = 0; k < T; ++k) {
+      const real s = trial[k] - w[k], y = g_trial[k] - g[k];
+      ss += s * s;
+      sy += s * y;
+    }
+    w.swap(trial);
+    g.swap(g_trial);
+    fw = f_trial;
+    if (moved <= tol) break;
+    step = sy > 0 ? ss / sy : step * 2;
+  }
+  return it;
+}
+
+void symmetric_eigen(const Tensor& A, std::vector<real>& values, Tensor& V) {
+  check_square("symmetric_eigen", A);
+  const int n = int(A.shape(0));
+  // A symmetric row-major matrix is its own column-major form; on exit the column-major
+  // eigenvectors are the rows of the buffer.
+  Tensor a = A;
+  values.assign(std::size_t(n), real(0));
+  int info = 0;
+  real query = 0;
+  syev(n, a.data(), values.data(), &query, -1, info);
+  std::vector<real> work(std::size_t(std::max(1, int(query))));
+  syev(n, a.data(), values.data(), work.data(), int(work.size()), info);
+  if (info != 0)
+    throw std::invalid_argument("symmetric_eigen: LAPACK syev failed (info = " + std::to_string(info) +
+                                ") on a " + shape_str(A) + " matrix");
+  if (V.shape(0) != A.shape(0) || V.shape(1) != A.shape(0)) V.resize({A.shape(0), A.shape(0)});
+  for (int k = 0; k < n; ++k)
+    for (int i = 0; i < n; ++i) V(i, k) = a(k, i);
+}
+
+real rank_cutoff(const std::vector<real>& values) {
+  const real top = values.empty() ? real(0) : *std::max_element(values.begin(), values.end());
+  return std::max(top, real(0)) * real(values.size()) * kEps;
+}
+
+std::size_t log_barrier_fixed_point(const Tensor& G, std::size_t max_iter, std::vector<real>& alpha) {
+  check_square("log_barrier_fixed_point", G);
+  const std::size_t T = G.shape(0);
+  const auto objective = [&](const std::vector<real>& a, std::vector<real>& Ga) {
+    matvec(G, a, Ga);
+    real f = dotv(a, Ga) / 2;
+    for (real x : a) f -= std::log(x);
+    return f;
+  };
+  real total = 0;
+  for (std::size_t i = 0; i < T; ++i)
+    for (std::size_t j = 0; j < T; ++j) total += G(i, j);
+  alpha.assign(T, total > 0 ? std::sqrt(real(T) / total) : real(1));
+  std::vector<real> Ga, grad(T), step(T), trial(T), Gt;
+  std::vector<std::size_t> all(T);
+  std::iota(all.begin(), all.end(), std::size_t(0));
+  Tensor H = G, L;
+  real f = objective(alpha, Ga);
+  // Stop on the residual max_i |(Gα)_i α_i − 1| (scale-free); near the solution Newton's full step
+  // converges quadratically while f no longer resolves the decrease, so the line search is skipped
+  // there and a step that does not shrink the residual ends the loop.
+  const auto residual = [&](const std::vector<real>& a, const std::vector<real>& Gav) {
+    real r = 0;
+    for (std::size_t i = 0; i < T; ++i) r = std::max(r, std::abs(Gav[i] * a[i] - 1));
+    return r;
+  };
+  real res = residual(alpha, Ga);
+  std::size_t it = 0;
+  for (; it < max_iter && res > 8 * real(T) * kEps; ++it) {
+    for (std::size_t i = 0; i < T; ++i) {
+      grad[i] = Ga[i] - 1 / alpha[i];
+      H(i, i) = G(i, i) + 1 / (alpha[i] * alpha[i]);
+      step[i] = -grad[i];
+    }
+    if (!cholesky_solve(H, all, step, L))
+      throw std::invalid_argument("log_barrier_fixed_point: G + diag(1/α²) is not positive definite");
+    const real decrement = -dotv(grad, step);  // λ² of Newton's method
+    real t = 1;
+    for (std::size_t i = 0; i < T; ++i)
+      if (step[i] < 0) t = std::min(t, real(0.99) * alpha[i] / -step[i]);
+    const bool local = t == 1 && decrement < real(1e-3);
+    real f_trial = f;
+    for (int back = 0; back < 60; ++back, t /= 2) {
+      for (std::size_t i = 0; i < T; ++i) trial[i] = alpha[i] + t * step[i];
+      f_trial = objective(trial, Gt);
+      if (local || f_trial <= f - real(0.25) * t * decrement) break;
+    }
+    const real res_trial = residual(trial, Gt);
+    if (local ? !(res_trial < res) : !(f_trial < f)) break;  // rounding floor reached
+    alpha.swap(trial);
+    Ga.swap(Gt);
+    f = f_trial;
+    res = res_trial;
+  }
+  if (!std::isfinite(f))
+    throw std::invalid_argument("log_barrier_fixed_point: no fixed point (G is not positive definite)");
+  return it;
+}
+
+}  // namespace mtlgrad::solvers
