@@ -36,7 +36,7 @@ Var affine(Var x, Var w, Var b) {
     if (t.node(n.in[2]).requires_grad) t.accumulate(n.in[2], xt::sum(n.grad, {0}, xt::keep_dims));
   });
   Tensor& Y = t.node(y.index()).value;
-  Y = xt::broadcast(B, Y.shape());  // each row = b, then Y += X·W in place
+  xt::noalias(Y) = xt::broadcast(B, Y.shape());  // each row = b, then Y += X·W in place
   blas::gemm("affine", X, false, W, false, Y, 1, 1);
   return y;
 }
@@ -68,7 +68,7 @@ Var slice_cols(Var x, std::size_t begin, std::size_t end) {
   });
   Node& nd = t.node(y.index());
   nd.ints = {begin, end};
-  nd.value = xt::view(x.value(), xt::all(), xt::range(begin, end));
+  xt::noalias(nd.value) = xt::view(x.value(), xt::all(), xt::range(begin, end));
   return y;
 }
 
@@ -81,7 +81,7 @@ Var slice_rows(Var x, std::size_t begin, std::size_t end) {
   });
   Node& nd = t.node(y.index());
   nd.ints = {begin, end};
-  nd.value = xt::view(x.value(), xt::range(begin, end), xt::all());
+  xt::noalias(nd.value) = xt::view(x.value(), xt::range(begin, end), xt::all());
   return y;
 }
 

@@ -107,6 +107,33 @@ TEST_CASE("clear() then a different graph: reused nodes take the new shapes and 
   CHECK(t.size() == 4);  // leaf, scale, pow, sum
 }
 
+TEST_CASE("re-recording the same graph after clear() reuses every value and gradient buffer") {
+  Rng rng(9);
+  const Tensor x0 = rng.normal_tensor(4, 3), w0 = rng.normal_tensor(3, 5), b0 = rng.normal_tensor(1, 5);
+  const Tensor y0 = rng.normal_tensor(4, 3);
+  Tape t;
+  std::vector<const real*> values, grads;
+  for (int rep = 0; rep < 2; ++rep) {
+    t.clear();
+    Var x = t.input(x0), w = t.leaf(w0), b = t.leaf(b0);
+    Var h = tanh(affine(x, w, b));
+    Var z = concat_cols({slice_cols(h, 0, 1), slice_rows(slice_cols(h, 3, 5), 0, 4)});
+    Var L = mse(log_softmax(z), y0) + sum(matmul(transpose(x), h));
+    (void)t.grad(L, {w, b});
+    for (std::uint32_t i = 0; i < t.size(); ++i) {
+      const Node& n = t.node(i);
+      if (rep == 0) {
+        values.push_back(n.value.data());
+        grads.push_back(n.grad.data());
+      } else {
+        INFO("node " << i << " (" << std::string(n.op) << ")");
+        if (!n.ref) CHECK(n.value.data() == values[i]);
+        if (n.requires_grad) CHECK(n.grad.data() == grads[i]);
+      }
+    }
+  }
+}
+
 TEST_CASE("input(): bound without a copy, no gradient") {
   Tape t;
   Tensor data = row({1, 2});

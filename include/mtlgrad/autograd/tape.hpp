@@ -42,7 +42,10 @@ struct Parameter {
   std::string name;
   Tensor value;
   Tensor grad;  ///< same shape as value once a backward reached it; zero_grad() zeroes it
-  void zero_grad() { grad = zeros(shape_of(value)); }
+  void zero_grad() {
+    if (grad.shape(0) == value.shape(0) && grad.shape(1) == value.shape(1)) grad.fill(real(0));
+    else grad = zeros(shape_of(value));
+  }
 };
 
 /// The VJP of a node: reads node.grad (∂L/∂output) and accumulates into its inputs' gradients.
