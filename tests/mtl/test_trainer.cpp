@@ -1,0 +1,199 @@
+// The trainer's pipeline on a model whose gradients are known in closed form:
+//   L_i(θ, h_i) = ½‖θ − a_i‖² + ½‖h_i − b_i‖²,  so  g_i = ∇_θ(w_i L_i) = w_i(θ − a_i),
+//   ∇_{h_i}(w_i L_i) = w_i(h_i − b_i).
+#include "test_util.hpp"
+
+#include <cmath>
+
+#include "mtlgrad/mtl/trainer.hpp"
+
+using namespace mtlgrad;
+using nlohmann::json;
+
+namespace {
+
+class Quadratics : public MultiTaskModel {
+ public:
+  Quadratics(Tensor theta, std::vector<Tensor> a, std::vector<Tensor> h, std::vector<Tensor> b)
+      : a_(std::move(a)), b_(std::move(b)) {
+    theta_.name = "theta";
+    theta_.value = theta;
+    heads_.resize(h.size());
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      heads_[i].name = "h";
+      heads_[i].value = h[i];
+    }
+  }
+  std::size_t num_tasks() const override { return a_.size(); }
+  std::vector<std::string> task_names() const override {
+    std::vector<std::string> n;
+    for (std::size_t i = 0; i < a_.size(); ++i) n.push_back(std::string(1, char('a' + i)));
+    return n;
+  }
+  std::vector<NamedParameter> shared_parameters() override { return {{"theta", &theta_}}; }
+  std::vector<NamedParameter> head_parameters(std::size_t i) override {
+    return {{"head" + std::to_string(i) + ".h", &heads_[i]}};
+  }
+  void forward(Tape& t, std::vector<Var>& losses) override {
+    ++forwards;
+    losses.clear();
+    Var th = t.param(theta_);
+    for (std::size_t i = 0; i < a_.size(); ++i) {
+      Var L = real(0.5) * sum(pow(th - t.constant(a_[i]), 2)) +
+              real(0.5) * sum(pow(t.param(heads_[i]) - t.constant(b_[i]), 2));
+      if (nan_at_forward && forwards == nan_at_forward && i == 1) L = L * std::numeric_limits<real>::quiet_NaN();
+      losses.push_back(L);
+    }
+  }
+  std::string describe() const override { return "quadratics"; }
+
+  Parameter theta_;
+  std::vector<Parameter> heads_;
+  std::vector<Tensor> a_, b_;
+  int forwards = 0;
+  int nan_at_forward = 0;
+};
+
+Quadratics two_tasks() {
+  return Quadratics(row({1, 2, 3}), {row({0, 0, 0}), row({2, 4, -3})}, {row({1}), row({-1})}, {row({0}), row({1})});
+}
+
+std::unique_ptr<Trainer> make(Quadratics& m, const std::string& agg, json opt, TrainerOptions o = {}) {
+  return std::make_unique<Trainer>(m, make_aggregator(json{{"name", agg}}), make_optimizer(opt), o, Rng(0));
+}
+
+}  // namespace
+
+TEST_SUITE("trainer") {
+
+TEST_CASE("sum + sgd: one step by hand, with task weights") {
+  Quadratics m = two_tasks();
+  TrainerOptions o;
+  o.task_weights = {1, 2};
+  auto tr = make(m, "sum", json{{"name", "sgd"}, {"lr", 0.1}}, o);
+  const StepRecord& r = tr->step();
+  // g_a = 1·(θ − a) = (1, 2, 3); g_b = 2·(θ − b_a) = 2·(−1, −2, 6) = (−2, −4, 12); d = (−1, −2, 15).
+  // θ' = θ − 0.1 d = (1.1, 2.2, 1.5). Heads: h_a' = 1 − 0.1·1·(1 − 0) = 0.9;
+  // h_b' = −1 − 0.1·2·(−1 − 1) = −0.6.
+  const double e = tolerance(1e-15, 1e-6);
+  CHECK_TENSOR_NEAR(m.theta_.value, row({1.1, 2.2, 1.5}), e);
+  CHECK(m.heads_[0].value(0, 0) == doctest::Approx(0.9).epsilon(e));
+  CHECK(m.heads_[1].value(0, 0) == doctest::Approx(-0.6).epsilon(e));
+  // Metrics: L_a = ½(1+4+9) + ½ = 7.5, L_b = ½(1+4+36) + ½·4 = 22.5 (unweighted).
+  CHECK(r.losses[0] == doctest::Approx(7.5).epsilon(e));
+  CHECK(r.losses[1] == doctest::Approx(22.5).epsilon(e));
+  // ‖g_a‖ = √14, ‖g_b‖ = √(4+16+144) = √164, g_a·g_b = −2 − 8 + 36 = 26.
+  CHECK(r.grad_norms[0] == doctest::Approx(std::sqrt(14.0)).epsilon(e));
+  CHECK(r.grad_norms[1] == doctest::Approx(std::sqrt(164.0)).epsilon(e));
+  CHECK(r.cos(0, 1) == doctest::Approx(26 / std::sqrt(14.0 * 164.0)).epsilon(e));
+  CHECK(r.conflicts == 0);
+  CHECK(r.direction_norm == doctest::Approx(std::sqrt(1.0 + 4 + 225)).epsilon(e));
+  CHECK(r.weights == std::vector<real>{1, 1});
+  CHECK(tr->steps() == 1);
+}
+
+TEST_CASE("pcgrad in the pipeline: a conflicting pair by hand") {
+  // θ = (0, 0), a_1 = (−1, 0) → g_1 = (1, 0); a_2 = (1, −1) → g_2 = (−1, 1); g_1·g_2 = −1 < 0.
+  // g_1' = g_1 − (−1/2) g_2 = (0.5, 0.5); g_2' = g_2 − (−1/1) g_1 = (0, 1); d = (0.5, 1.5).
+  Quadratics m(row({0, 0}), {row({-1, 0}), row({1, -1})}, {row({0}), row({0})}, {row({0}), row({0})});
+  auto tr = make(m, "pcgrad", json{{"name", "sgd"}, {"lr", 1}});
+  const StepRecord& r = tr->step();
+  CHECK(r.conflicts == 1);
+  CHECK(r.cos(0, 1) == doctest::Approx(-1 / std::sqrt(2.0)));
+  CHECK_TENSOR_NEAR(m.theta_.value, row({-0.5, -1.5}), tolerance(1e-15, 1e-6));
+}
+
+TEST_CASE("scope all: surgery on the whole vector, heads included") {
+  // Same conflict in θ; heads h_i − b_i = (1) and (1). Full vectors: g_1 = (1, 0, 1, 0),
+  // g_2 = (−1, 1, 0, 1): g_1·g_2 = −1. g_1' = g_1 + ⅓ g_2 = (⅔, ⅓, 1, ⅓);
+  // g_2' = g_2 + ½ g_1 = (−½, 1, ½, 1). d = (⅙, 4/3, 3/2, 4/3): task 1's head receives ⅓ from
+  // task 2's projection — the difference scope "shared" avoids.
+  Quadratics m(row({0, 0}), {row({-1, 0}), row({1, -1})}, {row({1}), row({1})}, {row({0}), row({0})});
+  TrainerOptions o;
+  o.scope = GradientScope::all;
+  auto tr = make(m, "pcgrad", json{{"name", "sgd"}, {"lr", 1}}, o);
+  tr->step();
+  const double e = tolerance(1e-15, 1e-6);
+  CHECK_TENSOR_NEAR(m.theta_.value, row({-1.0 / 6, -4.0 / 3}), e);
+  CHECK(m.heads_[0].value(0, 0) == doctest::Approx(1 - 1.5).epsilon(e));
+  CHECK(m.heads_[1].value(0, 0) == doctest::Approx(1 - 4.0 / 3).epsilon(e));
+}
+
+TEST_CASE("nag: the gradients are taken at the look-ahead point") {
+  // One task, L = ½‖θ‖² (a = 0), so ∇L(x) = x. nag with lr η, momentum μ:
+  //   θ̃ = θ − ημv;  v ← μv + θ̃;  θ ← θ − ηv.
+  Quadratics m(row({1, -2}), {row({0, 0})}, {row({0})}, {row({0})});
+  const double eta = 0.1, mu = 0.9;
+  auto tr = make(m, "sum", json{{"name", "nag"}, {"lr", eta}, {"momentum", mu}});
+  double th[2] = {1, -2}, v[2] = {0, 0};
+  for (int s = 0; s < 5; ++s) {
+    tr->step();
+    for (int k = 0; k < 2; ++k) {
+      const double look = th[k] - eta * mu * v[k];
+      v[k] = mu * v[k] + look;
+      th[k] -= eta * v[k];
+    }
+    CHECK(m.theta_.value(0, 0) == doctest::Approx(th[0]).epsilon(tolerance(1e-14, 1e-6)));
+    CHECK(m.theta_.value(0, 1) == doctest::Approx(th[1]).epsilon(tolerance(1e-14, 1e-6)));
+  }
+}
+
+TEST_CASE("a non-finite loss stops the run naming the step and the task, or is skipped and counted") {
+  SUBCASE("error") {
+    Quadratics m = two_tasks();
+    m.nan_at_forward = 3;
+    auto tr = make(m, "sum", json{{"name", "sgd"}, {"lr", 0.01}});
+    tr->step();
+    tr->step();
+    CHECK_THROWS_WITH_SUBSTR(tr->step(), "step 3: loss of task 1 (b) is nan");
+  }
+  SUBCASE("skip") {
+    Quadratics m = two_tasks();
+    m.nan_at_forward = 2;
+    TrainerOptions o;
+    o.nonfinite = NonFinitePolicy::skip;
+    auto tr = make(m, "sum", json{{"name", "sgd"}, {"lr", 0.01}}, o);
+    tr->step();
+    const Tensor after1 = m.theta_.value;
+    const StepRecord& r = tr->step();
+    CHECK(r.skipped);
+    CHECK(m.theta_.value == after1);
+    tr->step();
+    CHECK(tr->skipped_steps() == 1);
+    CHECK(tr->steps() == 3);
+    CHECK(m.theta_.value != after1);
+  }
+}
+
+TEST_CASE("state() and load_state() continue bit-identically") {
+  for (const std::string agg : {"pcgrad", "adam-pcgrad", "pcgrad-momentum"}) {
+    INFO(agg);
+    Quadratics m1 = two_tasks(), m2 = two_tasks();
+    auto t1 = make(m1, agg, json{{"name", "adam"}, {"lr", 0.05}});
+    for (int s = 0; s < 5; ++s) t1->step();
+    const json saved = json::parse(t1->state().dump());
+    for (int s = 0; s < 5; ++s) t1->step();
+    auto t2 = make(m2, agg, json{{"name", "adam"}, {"lr", 0.05}});
+    t2->load_state(saved);
+    CHECK(t2->steps() == 5);
+    for (int s = 0; s < 5; ++s) t2->step();
+    CHECK(m1.theta_.value == m2.theta_.value);
+    CHECK(m1.heads_[1].value == m2.heads_[1].value);
+  }
+}
+
+TEST_CASE("trainer errors name what is wrong") {
+  Quadratics m = two_tasks();
+  TrainerOptions o;
+  o.task_weights = {1, 2, 3};
+  CHECK_THROWS_WITH_SUBSTR(make(m, "sum", json{{"name", "sgd"}}, o), "task_weights has 3 values but the model has 2 tasks");
+  auto tr = make(m, "sum", json{{"name", "sgd"}});
+  json bad = json::parse(tr->state().dump());
+  bad["params"]["theta"]["shape"] = {1, 2};
+  bad["params"]["theta"]["data"] = {1, 2};
+  CHECK_THROWS_WITH_SUBSTR(tr->load_state(bad), "checkpoint: parameter theta has shape [1,2], the model expects [1,3]");
+  bad["params"].erase("theta");
+  CHECK_THROWS_WITH_SUBSTR(tr->load_state(bad), "parameter 'theta' is missing");
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,167 @@
+// The experiment runner: config overrides and errors, the run directory, determinism, resume.
+#include "test_util.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <unistd.h>
+
+#include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/run/experiment.hpp"
+
+using namespace mtlgrad;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+json toy_config(std::size_t steps = 300) {
+  return json{{"name", "t"},
+              {"seed", 3},
+              {"model", {{"name", "toy2d"}, {"start", {-8.5, 7.5}}}},
+              {"aggregator", {{"name", "pcgrad"}}},
+              {"optimizer", {{"name", "adam"}, {"lr", 0.01}}},
+              {"steps", steps},
+              {"log_every", 50}};
+}
+
+std::string scratch(const std::string& name) {
+  const std::string d = (fs::temp_directory_path() / ("mtlgrad_test_" + name + "_" + std::to_string(::getpid()))).string();
+  fs::remove_all(d);
+  return d;
+}
+
+std::string config_error(const json& c) {
+  try {
+    resolve_config(c);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+json without_seconds(json s) {
+  s.erase("seconds");
+  return s;
+}
+
+}  // namespace
+
+TEST_SUITE("experiment") {
+
+TEST_CASE("apply_override parses JSON values, creates objects, and names bad paths") {
+  json c = toy_config();
+  apply_override(c, "optimizer.lr=1e-3");
+  CHECK(c["optimizer"]["lr"] == 1e-3);
+  apply_override(c, "aggregator.name=mean");  // not JSON: a string
+  CHECK(c["aggregator"]["name"] == "mean");
+  apply_override(c, "model.start=[1,2]");
+  CHECK(c["model"]["start"] == json({1, 2}));
+  apply_override(c, "agreement.groups=2");
+  CHECK(c["agreement"]["groups"] == 2);
+  json s = {{"aggregator", "sum"}};
+  apply_override(s, "aggregator.order=\"fixed\"");  // the string shorthand becomes an object
+  CHECK(s["aggregator"] == json({{"name", "sum"}, {"order", "fixed"}}));
+  CHECK_THROWS_WITH_SUBSTR(apply_override(c, "steps"), "expected key.path=value");
+  CHECK_THROWS_WITH_SUBSTR(apply_override(c, "steps.x=1"), "'steps' is number, not an object");
+  CHECK_THROWS_WITH_SUBSTR(apply_override(c, "a..b=1"), "empty key");
+}
+
+TEST_CASE("config errors name the key path and what was expected") {
+  auto with = [](const std::string& set) {
+    json c = toy_config();
+    apply_override(c, set);
+    return config_error(c);
+  };
+  CHECK(with("stepz=10").find("stepz: unknown key (did you mean 'steps'?)") != std::string::npos);
+  CHECK(with("steps=\"many\"").find("steps: expected a non-negative integer, got string \"many\"") != std::string::npos);
+  CHECK(with("steps=-5").find("steps: expected a non-negative integer") != std::string::npos);
+  CHECK(with("log_every=0").find("log_every: 0 is out of range (expected >= 1)") != std::string::npos);
+  CHECK(with("scope=\"everything\"").find("scope: unknown scope 'everything'") != std::string::npos);
+  CHECK(with("nonfinite=\"skipp\"").find("nonfinite: unknown policy 'skipp' (did you mean 'skip'?)") != std::string::npos);
+  CHECK(with("model.name=\"toy3d\"").find("model.name: unknown model 'toy3d' (did you mean 'toy2d'?)") != std::string::npos);
+  CHECK(with("model.start=[1]").find("model.start: expected an array of 2 values") != std::string::npos);
+  CHECK(with("model.begin=[1,2]").find("model.begin: unknown key") != std::string::npos);
+  CHECK(with("aggregator.name=\"pcgard\"").find("aggregator.name: unknown aggregator 'pcgard' (did you mean 'pcgrad'?)") != std::string::npos);
+  CHECK(with("optimizer.lr=-1").find("optimizer") != std::string::npos);
+  CHECK(with("optimizer.lr=-1").find("lr") != std::string::npos);
+  CHECK(with("task_weights=[1]").find("task_weights: 1 values, but the model has 2 tasks") != std::string::npos);
+  CHECK(with("data={\"name\":\"teacher\"}").find("data: the model 'toy2d' takes no data") != std::string::npos);
+  json no_model = toy_config();
+  no_model.erase("model");
+  CHECK(config_error(no_model).find("missing required key 'model'") != std::string::npos);
+  CHECK(config_error(json::array()).find("expected an object") != std::string::npos);
+}
+
+TEST_CASE("a run writes its directory, and the same config gives the same bytes") {
+  const std::string d1 = scratch("run1"), d2 = scratch("run2");
+  const json s1 = run_experiment(toy_config(), d1);
+  const json s2 = run_experiment(toy_config(), d2);
+  for (const char* f : {"config.json", "metrics.csv", "timing.csv", "summary.json"}) CHECK(fs::exists(d1 + "/" + f));
+  CHECK_FALSE(fs::exists(d1 + "/checkpoint.cbor"));
+  CHECK(read_file(d1 + "/metrics.csv") == read_file(d2 + "/metrics.csv"));
+  CHECK(without_seconds(s1) == without_seconds(s2));
+  const json parsed = json::parse(read_file(d1 + "/summary.json"));
+  CHECK(parsed == s1);
+  CHECK(parsed["steps"] == 300);
+  CHECK(parsed["final_params"]["x"].size() == 2);
+  for (int k = 0; k < 2; ++k) CHECK(parsed["final_losses"][k].get<double>() < parsed["initial_losses"][k].get<double>());
+  // metrics.csv: header + rows at steps 1, 50, ..., 300.
+  const std::string csv = read_file(d1 + "/metrics.csv");
+  CHECK(csv.rfind("step,loss_f1,loss_f2,gnorm_f1,gnorm_f2,cos_f1_f2,conflicts,dnorm,w_f1,w_f2,x_0,x_1,skipped\n", 0) == 0);
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 1 + 6);
+  // The resolved config lists every option of both stages.
+  const json cfg = json::parse(read_file(d1 + "/config.json"));
+  CHECK(cfg["optimizer"]["betas"].size() == 2);
+  CHECK(cfg["aggregator"].contains("order"));
+  fs::remove_all(d1);
+  fs::remove_all(d2);
+}
+
+TEST_CASE("a run stopped after a checkpoint resumes to the same bytes as an uninterrupted one") {
+  for (const std::string agg : {"pcgrad", "adam-pcgrad"}) {
+    INFO(agg);
+    json c = toy_config(400);
+    c["aggregator"]["name"] = agg;
+    c["checkpoint_every"] = 100;
+    const std::string full = scratch("full"), cut = scratch("cut");
+    const json ref = run_experiment(c, full);
+    RunOptions crash;
+    crash.on_step = [](const Trainer& t, const StepRecord&) {
+      if (t.steps() == 250) throw std::runtime_error("simulated crash");
+    };
+    CHECK_THROWS_WITH_SUBSTR(run_experiment(c, cut, crash), "simulated crash");
+    CHECK(fs::exists(cut + "/checkpoint.cbor"));
+    CHECK_FALSE(fs::exists(cut + "/summary.json"));
+    RunOptions resume;
+    resume.resume = true;
+    const json got = run_experiment(c, cut, resume);
+    CHECK(without_seconds(got) == without_seconds(ref));
+    CHECK(read_file(cut + "/metrics.csv") == read_file(full + "/metrics.csv"));
+    CHECK_FALSE(fs::exists(cut + "/checkpoint.cbor"));
+    fs::remove_all(full);
+    fs::remove_all(cut);
+  }
+}
+
+TEST_CASE("resume errors: no checkpoint, a different config") {
+  json c = toy_config(200);
+  c["checkpoint_every"] = 50;
+  const std::string d = scratch("resume_err");
+  RunOptions resume;
+  resume.resume = true;
+  CHECK_THROWS_WITH_SUBSTR(run_experiment(c, d, resume), "--resume: no checkpoint in");
+  RunOptions crash;
+  crash.on_step = [](const Trainer& t, const StepRecord&) {
+    if (t.steps() == 120) throw std::runtime_error("stop");
+  };
+  CHECK_THROWS(run_experiment(c, d, crash));
+  c["optimizer"]["lr"] = 0.02;
+  CHECK_THROWS_WITH_SUBSTR(run_experiment(c, d, resume), "written by a different config");
+  write_file_atomic(d + "/checkpoint.cbor", "not cbor");
+  c["optimizer"]["lr"] = 0.01;
+  CHECK_THROWS_WITH_SUBSTR(run_experiment(c, d, resume), "not a readable checkpoint");
+  fs::remove_all(d);
+}
+
+}  // TEST_SUITE
