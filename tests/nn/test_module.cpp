@@ -156,7 +156,7 @@ TEST_CASE("Linear's default initialisation is U(-1/sqrt(in), 1/sqrt(in)) for wei
   CHECK(nb.num_parameters() == 12);
 }
 
-TEST_CASE("Sequential names its parameters as torch.nn.Sequential; describe() prints the layers") {
+TEST_CASE("Sequential names its parameters as torch.nn.Sequential, describe() prints the layers") {
   Rng rng(1);
   auto net = mlp({3, 8, 8, 2}, "relu", rng);
   std::vector<std::string> names;
@@ -175,7 +175,7 @@ TEST_CASE("Sequential names its parameters as torch.nn.Sequential; describe() pr
   CHECK(outer.named_parameters()[1].name == "0.0.bias");
 }
 
-TEST_CASE("zero_grad zeroes every gradient; backward accumulates across calls") {
+TEST_CASE("zero_grad zeroes every gradient, backward accumulates across calls") {
   Rng rng(4);
   auto net = mlp({3, 4, 2}, "tanh", rng);
   const Tensor x = rng.normal_tensor(5, 3), y = rng.normal_tensor(5, 2);
