@@ -56,7 +56,7 @@ real sum(const std::vector<real>& v) {
 
 TEST_SUITE("spatial") {
 
-TEST_CASE("solvers: project_simplex, hand values and the variational inequality") {
+TEST_CASE("solvers: project_simplex: hand values and the variational inequality") {
   std::vector<real> v{0.2, 0.3, 0.8};  // θ = (1.3 − 1)/3 = 0.1 by hand
   sv::project_simplex(v);
   CHECK_TENSOR_NEAR(as_row(v), row({0.1, 0.2, 0.7}), tolerance(1e-15, 1e-6));
@@ -87,7 +87,7 @@ TEST_CASE("solvers: project_simplex, hand values and the variational inequality"
   CHECK_THROWS_WITH_SUBSTR(sv::project_simplex(empty), "project_simplex: empty vector");
 }
 
-TEST_CASE("solvers: min_norm_simplex, closed form and Frank-Wolfe against the optimality conditions") {
+TEST_CASE("solvers: min_norm_simplex: closed form and Wolfe against the optimality conditions") {
   // Hand: g1 = (-4,1,1), g2 = (6,1,1): w1 = (38 + 22) / (18 + 38 + 44) = 0.6.
   std::vector<real> w;
   sv::min_norm_simplex(matrix({{18, -22}, {-22, 38}}), 100, 0, w);
@@ -125,7 +125,7 @@ TEST_CASE("solvers: min_norm_simplex, closed form and Frank-Wolfe against the op
   CHECK_THROWS_WITH_SUBSTR(sv::min_norm_simplex(zeros(2, 3), 10, 0, w), "min_norm_simplex: expected a non-empty square matrix, got [2,3]");
 }
 
-TEST_CASE("solvers: nonneg_qp, hand values and brute force over every active set") {
+TEST_CASE("solvers: nonneg_qp: hand values and brute force over every active set") {
   std::vector<real> u;
   sv::nonneg_qp(matrix({{1, 0}, {0, 1}}), {-1, 2}, u);  // separable: u = max(-q, 0)
   CHECK_TENSOR_NEAR(as_row(u), row({1, 0}), 0);

@@ -5,9 +5,10 @@
 ///
 ///   project_simplex     Euclidean projection onto Δ = {w ≥ 0, Σ w = 1} (sort-based, Duchi et al. 2008).
 ///   min_norm_simplex    argmin_{w∈Δ} wᵀGw (the MGDA min-norm point of the convex hull of the rows):
-///                       closed form for T ≤ 2, pairwise Frank–Wolfe with an exact line search
-///                       beyond (Lacoste-Julien & Jaggi 2015: linear convergence on the simplex,
-///                       where Sener & Koltun's plain Frank–Wolfe zig-zags at O(1/k)).
+///                       closed form for T ≤ 2, Wolfe's minimum-norm-point algorithm beyond (Wolfe
+///                       1976: an exact active set of affinely independent rows, the "corral").
+///                       Sener & Koltun's Frank–Wolfe converges at O(1/k) and, measured, still left
+///                       duality gaps of 1e-4·max‖g_i‖² after 1000 steps on rank-deficient J.
 ///   nonneg_qp           argmin_{u≥0} ½uᵀQu + qᵀu for a positive definite Q: exact primal active set
 ///                       (Lawson–Hanson's NNLS loop with Q in place of AᵀA).
 ///   minimize_on_simplex argmin_{w∈Δ} f(w) for a convex f with a (sub)gradient: projected gradient with
@@ -33,10 +34,13 @@ namespace mtlgrad::solvers {
 void project_simplex(std::vector<real>& v);
 
 /// w ← argmin_{w∈Δ} wᵀGw for a symmetric PSD G (T×T, T ≥ 1). T = 1: w = [1]. T = 2: the closed form
-/// w_1 = clip((G22 − G12) / (G11 + G22 − 2 G12), 0, 1) (w_1 = ½ when g_1 = g_2). T ≥ 3: from
-/// w = 1/T, each step moves weight from the used vertex s with the largest (Gw)_s to the vertex t
-/// with the smallest (Gw)_t, by the exact line search clipped to w_s; stopped when the Frank–Wolfe
-/// duality gap wᵀGw − min_t (Gw)_t ≤ tol·max_i G_ii or after max_iter steps. Returns the steps.
+/// w_1 = clip((G22 − G12) / (G11 + G22 − 2 G12), 0, 1) (w_1 = ½ when g_1 = g_2). T ≥ 3: Wolfe's
+/// algorithm from the shortest row: add the row t with the smallest (Gw)_t to the corral S, move to
+/// the minimiser of ‖Jᵀy‖ on the affine hull of S (the KKT system [G_SS 1; 1ᵀ 0], solved by a
+/// pseudo-inverse), stepping back to the simplex's boundary and dropping rows while it leaves it;
+/// stopped when the Frank–Wolfe duality gap wᵀGw − min_t (Gw)_t ≤ tol·max_i G_ii (then every
+/// g_i·d ≥ ‖d‖² − tol·max‖g_i‖²), when rounding stalls it, or after max_iter rows added.
+/// Returns the number of rows added.
 std::size_t min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, std::vector<real>& w);
 
 /// u ← argmin_{u ≥ 0} ½uᵀQu + qᵀu for a symmetric positive definite Q (T×T). Exact up to rounding:

@@ -67,6 +67,27 @@ void matvec(const Tensor& A, const std::vector<real>& x, std::vector<real>& y) {
   ssyev_("V", "U", &n, a, &n, w, work, &lwork, &info, 1, 1);
 }
 
+// b ← A⁺ b for a symmetric (possibly indefinite or singular) A: eigenvalues with
+// |λ| ≤ n·ε·max|λ| count as 0.
+void symmetric_pinv_solve(const Tensor& A, std::vector<real>& b) {
+  std::vector<real> values;
+  Tensor V;
+  symmetric_eigen(A, values, V);
+  const std::size_t n = values.size();
+  real top = 0;
+  for (real v : values) top = std::max(top, std::abs(v));
+  const real cutoff = top * real(n) * kEps;
+  std::vector<real> x(n, real(0));
+  for (std::size_t k = 0; k < n; ++k) {
+    if (!(std::abs(values[k]) > cutoff)) continue;
+    real c = 0;
+    for (std::size_t i = 0; i < n; ++i) c += V(i, k) * b[i];
+    c /= values[k];
+    for (std::size_t i = 0; i < n; ++i) x[i] += c * V(i, k);
+  }
+  b.swap(x);
+}
+
 real dotv(const std::vector<real>& a, const std::vector<real>& b) {
   return std::inner_product(a.begin(), a.end(), b.begin(), real(0));
 }
@@ -96,24 +117,53 @@ std::size_t min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, st
     w = {w1, 1 - w1};
     return 0;
   }
-  w.assign(T, real(1) / real(T));
   real scale = 0;
-  for (std::size_t i = 0; i < T; ++i) scale = std::max(scale, G(i, i));
-  std::vector<real> Gw;
+  std::size_t first = 0;
+  for (std::size_t i = 0; i < T; ++i) {
+    scale = std::max(scale, G(i, i));
+    if (G(i, i) < G(first, first)) first = i;
+  }
+  w.assign(T, real(0));
+  w[first] = 1;
+  if (!(scale > 0)) return 0;  // J = 0: every point of the hull is 0
+  std::vector<bool> corral(T, false);
+  corral[first] = true;
+  std::vector<real> Gw, y;
+  std::vector<std::size_t> idx;
+  Tensor K;
   std::size_t it = 0;
   for (; it < max_iter; ++it) {
-    matvec(G, w, Gw);  // recomputed, not updated: no drift
-    std::size_t t = 0, s = T;  // the best vertex, and the worst vertex in use
-    for (std::size_t i = 0; i < T; ++i) {
-      if (Gw[i] < Gw[t]) t = i;
-      if (w[i] > 0 && (s == T || Gw[i] > Gw[s])) s = i;
+    matvec(G, w, Gw);
+    const std::size_t t = std::size_t(std::min_element(Gw.begin(), Gw.end()) - Gw.begin());
+    if (dotv(w, Gw) - Gw[t] <= tol * scale || corral[t]) break;  // optimal (or stalled by rounding)
+    corral[t] = true;
+    for (std::size_t minor = 0; minor <= T; ++minor) {
+      // The affine minimiser on the corral: [G_SS 1; 1ᵀ 0] [y; μ] = [0; 1].
+      idx.clear();
+      for (std::size_t i = 0; i < T; ++i)
+        if (corral[i]) idx.push_back(i);
+      const std::size_t n = idx.size();
+      K = zeros(n + 1, n + 1);
+      for (std::size_t a = 0; a < n; ++a) {
+        for (std::size_t b = 0; b < n; ++b) K(a, b) = G(idx[a], idx[b]) / scale;  // O(1) next to the 1s
+        K(a, n) = K(n, a) = 1;
+      }
+      y.assign(n + 1, real(0));
+      y[n] = 1;
+      symmetric_pinv_solve(K, y);
+      real theta = 1;
+      std::size_t blocking = n;
+      for (std::size_t a = 0; a < n; ++a)
+        if (y[a] <= 0) {
+          const real gap = w[idx[a]] - y[a];
+          const real th = gap > 0 ? w[idx[a]] / gap : real(0);
+          if (th < theta) theta = th, blocking = a;
+        }
+      for (std::size_t a = 0; a < n; ++a) w[idx[a]] += theta * (y[a] - w[idx[a]]);
+      if (blocking == n) break;
+      for (std::size_t a = 0; a < n; ++a)
+        if (a == blocking || w[idx[a]] <= 0) w[idx[a]] = 0, corral[idx[a]] = false;
     }
-    if (dotv(w, Gw) - Gw[t] <= tol * scale) break;  // the Frank–Wolfe duality gap (halved)
-    // Pairwise step: move mass from s to t, exact line search, at most all of w_s.
-    const real slope = Gw[s] - Gw[t], curvature = G(t, t) + G(s, s) - 2 * G(t, s);
-    const real gamma = curvature > 0 ? std::min(w[s], slope / curvature) : w[s];
-    w[t] += gamma;
-    w[s] -= gamma;
   }
   return it;
 }

@@ -1,0 +1,38 @@
+#pragma once
+/// @file gramian_weighting.hpp
+/// The shell of every stage that is a weighting computed from the Gramian alone (mgda, cagrad,
+/// imtl-g, aligned-mtl, upgrad, dualproj, nash-mtl): check J, form G = J Jᵀ, let the stage turn G
+/// into w (T values), then d = Jᵀw. out.weights is w; out.pair_strength is empty.
+///
+/// Also the two rescalings of G that the TorchJD-derived stages share (they change no direction:
+/// every one of these weightings is invariant to a positive scaling of G, and the rescaling keeps
+/// the small solvers away from overflow at ‖J‖ = 1e10 and underflow at 1e-10).
+
+#include <vector>
+
+#include "mtlgrad/optim/aggregator.hpp"
+
+namespace mtlgrad {
+
+class GramianWeighting : public Aggregator {
+ public:
+  void aggregate(const Tensor& J, Rng& rng, Aggregation& out) final;
+
+ protected:
+  /// w ← the weights for this Gramian (T×T, T ≥ 1, finite, symmetric PSD up to rounding).
+  virtual void weigh(const Tensor& G, Rng& rng, std::vector<real>& w) = 0;
+
+ private:
+  Tensor G_;
+};
+
+/// tr(G) (= ‖J‖_F²).
+real trace(const Tensor& G);
+/// out = G / s + reg·I, with s = tr(G) (when tr(G) > norm_eps, else out = reg·I: TorchJD's
+/// normalize + regularize).
+void normalized_gramian(const Tensor& G, real norm_eps, real reg, Tensor& out);
+/// A preference vector for T tasks: `pref` when non-empty (its size must be T, else
+/// std::invalid_argument naming the stage), else 1/T each.
+void preference(const std::string& stage, const std::vector<real>& pref, std::size_t T, std::vector<real>& u);
+
+}  // namespace mtlgrad

@@ -1,0 +1,97 @@
+#include "mtlgrad/optim/gradvac.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/optim/gramian.hpp"
+#include "mtlgrad/optim/memory.hpp"
+
+namespace mtlgrad {
+
+GradVac::GradVac(SurgeryOptions o, real beta) : o_(o), beta_(beta) {
+  if (!(beta >= 0 && beta <= 1))
+    throw std::invalid_argument("gradvac: beta = " + std::to_string(beta) + " is out of range (expected in [0, 1])");
+}
+
+void GradVac::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
+  check_jacobian("gradvac", J);
+  const std::size_t T = J.shape(0);
+  if (t_ == 0) T_ = T, phi_ = zeros(T, T);
+  check_task_count("gradvac", T_, T);
+  ++t_;
+  gramian(J, G_);
+  out.weights.assign(T, real(0));
+  c_.resize(T);
+  Gc_.resize(T);
+  order_.resize(T);
+  for (std::size_t j = 0; j < T; ++j) order_[j] = j;
+  for (std::size_t i = 0; i < T; ++i) {
+    if (o_.order == SurgeryOptions::Order::random) order_ = rng.permutation(T);
+    std::fill(c_.begin(), c_.end(), real(0));
+    c_[i] = 1;
+    for (std::size_t j : order_) {
+      if (j == i) continue;
+      real norm_i_sq = 0;
+      for (std::size_t k = 0; k < T; ++k) {
+        Gc_[k] = 0;
+        for (std::size_t l = 0; l < T; ++l) Gc_[k] += G_(k, l) * c_[l];
+        norm_i_sq += c_[k] * Gc_[k];
+      }
+      const real norm_i = std::sqrt(std::max(norm_i_sq, real(0))), norm_j = std::sqrt(G_(j, j));
+      const real cos = norm_i > 0 && norm_j > 0 ? std::clamp(Gc_[j] / (norm_i * norm_j), real(-1), real(1)) : real(0);
+      const real target = phi_(i, j);
+      const real room = std::sqrt(std::max(1 - target * target, real(0)));
+      if (cos < target && norm_j > 0 && room > 0)
+        c_[j] += norm_i * (target * std::sqrt(1 - cos * cos) - cos * room) / (norm_j * room);
+      phi_(i, j) = (1 - beta_) * target + beta_ * cos;
+    }
+    for (std::size_t k = 0; k < T; ++k) out.weights[k] += c_[k];
+  }
+  if (o_.reduction == SurgeryOptions::Reduction::mean)
+    for (real& v : out.weights) v /= real(T);
+  combine(J, out.weights, out.direction);
+  out.pair_strength.resize({0, 0});
+}
+
+void GradVac::reset() {
+  t_ = 0;
+  T_ = 0;
+  phi_ = zeros(0, 0);
+}
+
+nlohmann::json GradVac::state() const {
+  nlohmann::json s{{"t", t_}, {"tasks", T_}};
+  if (t_ > 0) s["phi"] = tensor_to_json(phi_);
+  return s;
+}
+
+void GradVac::load_state(const nlohmann::json& s) {
+  if (s.is_null()) return reset();
+  const auto count = [&](const char* key) {
+    return s.contains(key) && s[key].is_number_integer() && s[key].get<long long>() >= 0;
+  };
+  if (!s.is_object() || !count("t") || !count("tasks"))
+    throw std::invalid_argument("gradvac: load_state: expected {\"t\": n, \"tasks\": T, \"phi\": [...]}, got " +
+                                s.dump().substr(0, 80));
+  const auto t = s["t"].get<std::uint64_t>();
+  const auto T = s["tasks"].get<std::size_t>();
+  if (t == 0) return reset();
+  if (!s.contains("phi")) throw std::invalid_argument("gradvac: load_state: 'phi' is missing");
+  Tensor phi = tensor_from_json(s["phi"], "gradvac: load_state: 'phi'");
+  if (phi.shape(0) != T || phi.shape(1) != T)
+    throw std::invalid_argument("gradvac: load_state: 'phi' has shape " + shape_str(phi) + ", expected [" +
+                                std::to_string(T) + "," + std::to_string(T) + "]");
+  phi_ = std::move(phi);
+  t_ = t;
+  T_ = T;
+}
+
+nlohmann::json GradVac::options() const {
+  nlohmann::json j{{"name", name()}};
+  o_.write(j);
+  j["beta"] = beta_;
+  return j;
+}
+
+}  // namespace mtlgrad

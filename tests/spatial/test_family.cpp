@@ -1,0 +1,225 @@
+// The Gramian weightings of the gradient-surgery family: TorchJD's golden table, numpy references
+// (tools/gen_family_golden.py), and properties over random Jacobians of chosen rank and scale.
+#include "test_util.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "mtlgrad/optim/aggregator.hpp"
+
+using namespace mtlgrad;
+using namespace mtlgrad::test;
+using nlohmann::json;
+
+namespace {
+
+Aggregation run(const json& spec, const Tensor& J, std::uint64_t seed = 0) {
+  auto a = make_aggregator(spec);
+  Rng rng(seed);
+  Aggregation out;
+  a->aggregate(J, rng, out);
+  return out;
+}
+
+// J = A B with A T×r, B r×P normals, times `scale` (r = 0: zero J).
+Tensor random_jacobian(Rng& g, std::size_t T, std::size_t P, std::size_t r, real scale) {
+  Tensor J = zeros(T, P);
+  if (r == 0) return J;
+  const Tensor A = g.normal_tensor(T, r), B = g.normal_tensor(r, P);
+  for (std::size_t i = 0; i < T; ++i)
+    for (std::size_t k = 0; k < r; ++k)
+      for (std::size_t p = 0; p < P; ++p) J(i, p) += A(i, k) * B(k, p) * scale;
+  return J;
+}
+
+real dot_row(const Tensor& J, std::size_t i, const Tensor& d) {
+  real s = 0;
+  for (std::size_t k = 0; k < J.shape(1); ++k) s += J(i, k) * d(0, k);
+  return s;
+}
+
+real norm_row(const Tensor& J, std::size_t i) { return std::sqrt(dot_row(J, i, xt::view(J, xt::range(i, i + 1), xt::all()))); }
+
+Tensor from_json(const json& j) {
+  Tensor t = zeros(j.size(), j[0].size());
+  for (std::size_t i = 0; i < j.size(); ++i)
+    for (std::size_t k = 0; k < j[i].size(); ++k) t(i, k) = j[i][k].get<real>();
+  return t;
+}
+
+// The stages that are functions of G (deterministic weightings).
+const std::vector<json>& gramian_stages() {
+  static const std::vector<json> s = {
+      {{"name", "mgda"}, {"tol", 1e-12}}, {{"name", "upgrad"}},   {{"name", "dualproj"}}, {{"name", "imtl-g"}},
+      {{"name", "aligned-mtl"}},          {{"name", "cagrad"}},   {{"name", "nash-mtl"}}};
+  return s;
+}
+
+}  // namespace
+
+TEST_SUITE("spatial") {
+
+TEST_CASE("family: TorchJD's golden table on J = [[-4 1 1] [6 1 1]]") {
+  const Tensor J = matrix({{-4, 1, 1}, {6, 1, 1}});
+  const std::vector<std::pair<json, Tensor>> table = {
+      {{{"name", "mgda"}}, row({0, 1, 1})},
+      {{{"name", "upgrad"}}, row({0.2929, 1.9004, 1.9004})},
+      {{{"name", "dualproj"}}, row({0.5563, 1.1109, 1.1109})},
+      {{{"name", "imtl-g"}}, row({0.0767, 1, 1})},
+      {{{"name", "aligned-mtl"}}, row({0.2133, 0.9673, 0.9673})},
+      {{{"name", "cagrad"}, {"c", 0.5}, {"rescale", 0}}, row({0.1835, 1.2041, 1.2041})},
+      {{{"name", "nash-mtl"}}, row({0.0542, 0.7061, 0.7061})}};
+  for (const auto& [spec, expected] : table) {
+    CAPTURE(spec.dump());
+    const auto out = run(spec, J);
+    // TorchJD prints 4 decimals: |error| ≤ 5e-5 (plus rounding of our own).
+    for (std::size_t k = 0; k < 3; ++k) CHECK(std::abs(out.direction(0, k) - expected(0, k)) <= 5.0001e-5);
+    CHECK(out.weights.size() == 2);
+  }
+  // MGDA by hand: w1·(−4) + (1 − w1)·6 = 0 at w1 = 0.6, exactly.
+  CHECK_TENSOR_NEAR(run({{"name", "mgda"}}, J).direction, row({0, 1, 1}), tolerance(1e-15, 1e-6));
+  // IMTL-G by hand: G⁻¹ = [[38,22],[22,18]]/200, v = G⁻¹ (√18, √38), w = v / Σv.
+  const real v1 = (38 * std::sqrt(real(18)) + 22 * std::sqrt(real(38))) / 200;
+  const real v2 = (22 * std::sqrt(real(18)) + 18 * std::sqrt(real(38))) / 200;
+  const auto imtl = run({{"name", "imtl-g"}}, J);
+  CHECK(std::abs(imtl.weights[0] - v1 / (v1 + v2)) <= tolerance(1e-14, 1e-6));
+}
+
+TEST_CASE("family: numpy references (tools/gen_family_golden.py) on random J with T = 3..5 of full and low rank") {
+  const json fx = load_fixture("family_golden.json");
+  const std::vector<std::pair<std::string, json>> specs = {
+      {"mgda", {{"name", "mgda"}, {"tol", 1e-14}}},
+      {"upgrad", {{"name", "upgrad"}}},
+      {"dualproj", {{"name", "dualproj"}}},
+      {"imtl-g", {{"name", "imtl-g"}}},
+      {"aligned-mtl", {{"name", "aligned-mtl"}}},
+      {"nash-mtl", {{"name", "nash-mtl"}}},
+      {"cagrad0", {{"name", "cagrad"}, {"rescale", 0}}},
+      {"cagrad1", {{"name", "cagrad"}}},
+      {"cagrad2", {{"name", "cagrad"}, {"rescale", 2}}}};
+  int compared = 0;
+  for (const auto& c : fx["cases"]) {
+    const Tensor J = from_json(c["J"]);
+    for (const auto& [key, spec] : specs) {
+      if (!c["d"].contains(key)) continue;
+      CAPTURE(key);
+      CAPTURE(shape_str(J));
+      const Tensor expected = from_json(json::array({c["d"][key]}));
+      // Exact solvers on both sides: 1e-9; L-BFGS (nash) and projected gradient (cagrad) references: looser.
+      const double tol = key == "nash-mtl" ? 1e-7 : key.rfind("cagrad", 0) == 0 ? 1e-6 : 1e-9;
+      CHECK_TENSOR_NEAR(run(spec, J).direction, expected, std::max(tol, double(tolerance(0, 1e-4))));
+      ++compared;
+    }
+  }
+  CHECK(compared == 36);
+}
+
+TEST_CASE("family: cagrad's rescale divides by 1 + c^2 or 1 + c and c = 0 is the mean") {
+  Rng g(41);
+  const Tensor J = g.normal_tensor(3, 5);
+  const Tensor d0 = run({{"name", "cagrad"}, {"c", 0.4}, {"rescale", 0}}, J).direction;
+  const Tensor d1 = d0 / real(1 + 0.4 * 0.4), d2 = d0 / real(1.4);
+  CHECK_TENSOR_NEAR(run({{"name", "cagrad"}, {"c", 0.4}, {"rescale", 1}}, J).direction, d1, tolerance(1e-14, 1e-5));
+  CHECK_TENSOR_NEAR(run({{"name", "cagrad"}, {"c", 0.4}, {"rescale", 2}}, J).direction, d2, tolerance(1e-14, 1e-5));
+  CHECK_TENSOR_NEAR(run({{"name", "cagrad"}, {"c", 0}}, J).direction, run({{"name", "mean"}}, J).direction,
+                    tolerance(1e-15, 1e-6));
+}
+
+TEST_CASE("family: non-conflicting (J d >= -tol) for mgda and upgrad and dualproj and nash-mtl over ranks and scales") {
+  Rng g(43);
+  // {spec, relative tolerance, full rank only}. The tolerance is relative to the size of the terms
+  // of d = Σ_k w_k g_k, ‖g_i‖ Σ_k |w_k| ‖g_k‖ (d itself is rounding noise when 0 is in the hull).
+  // upgrad/dualproj solve the QP on Ĝ + reg_eps·I with Ĝ = G / tr(G): their KKT conditions give
+  // (Ĝw)_i ≥ −reg_eps w_i, i.e. g_i·d ≥ −reg_eps tr(G) w_i, which is checked on top. nash-mtl: only
+  // when the fixed point exists (some direction improves every task, e.g. independent rows).
+  struct Case { json spec; real tol; bool full_rank_only; real reg; };
+  const std::vector<Case> cases = {{{{"name", "mgda"}, {"tol", 1e-12}}, tolerance(1e-10, 1e-4), false, 0},
+                                   {{{"name", "upgrad"}, {"reg_eps", 1e-8}}, tolerance(1e-9, 1e-4), false, real(1e-8)},
+                                   {{{"name", "dualproj"}, {"reg_eps", 1e-8}}, tolerance(1e-9, 1e-4), false, real(1e-8)},
+                                   {{{"name", "upgrad"}}, tolerance(1e-9, 1e-4), false, real(1e-4)},
+                                   {{{"name", "dualproj"}}, tolerance(1e-9, 1e-4), false, real(1e-4)},
+                                   {{{"name", "nash-mtl"}, {"max_norm", 0}}, tolerance(1e-10, 1e-4), true, 0}};
+  int checked = 0;
+  for (const auto& c : cases)
+    for (std::size_t T = 2; T <= 5; ++T)
+      for (std::size_t r : {std::size_t(0), std::size_t(1), T - 1, T})
+        for (real scale : {real(1e-10), real(1), real(1e10)})
+          for (int trial = 0; trial < 3; ++trial) {
+            if (c.full_rank_only && r != T) continue;
+            const Tensor J = random_jacobian(g, T, 6, r, scale);
+            const auto out = run(c.spec, J);
+            REQUIRE(all_finite(out.direction));
+            real terms = 0, trace = 0;
+            for (std::size_t k = 0; k < T; ++k) {
+              const real n = norm_row(J, k);
+              terms += std::abs(out.weights[k]) * n;
+              trace += n * n;
+            }
+            for (std::size_t i = 0; i < T; ++i) {
+              CAPTURE(c.spec.dump());
+              CAPTURE(T);
+              CAPTURE(r);
+              CAPTURE(scale);
+              const real reg_bound = c.reg * trace * std::max(out.weights[i], real(0)) * (1 + real(1e-6));
+              CHECK(dot_row(J, i, out.direction) >= -reg_bound - c.tol * norm_row(J, i) * terms);
+            }
+            ++checked;
+          }
+  CHECK(checked == 5 * 4 * 4 * 3 * 3 + 4 * 3 * 3);
+}
+
+TEST_CASE("family: weightings report w with d = J^T w and permuting the tasks permutes w and leaves d") {
+  Rng g(47);
+  for (const auto& spec : gramian_stages())
+    for (std::size_t T = 2; T <= 5; ++T)
+      for (std::size_t r : {std::size_t(1), T}) {
+        CAPTURE(spec.dump());
+        const Tensor J = random_jacobian(g, T, 7, r, 1);
+        const auto out = run(spec, J);
+        REQUIRE(out.weights.size() == T);
+        Tensor d = zeros(1, 7);
+        for (std::size_t i = 0; i < T; ++i)
+          for (std::size_t k = 0; k < 7; ++k) d(0, k) += out.weights[i] * J(i, k);
+        CHECK_TENSOR_NEAR(out.direction, d, tolerance(1e-11, 1e-4));  // nash-mtl's α reach ~1e2: relative to ‖d‖
+        // Reverse-and-rotate permutation of the rows.
+        std::vector<std::size_t> perm(T);
+        for (std::size_t i = 0; i < T; ++i) perm[i] = (T - 1 - i + 1) % T;
+        Tensor Jp = zeros(T, 7);
+        for (std::size_t i = 0; i < T; ++i) xt::view(Jp, i, xt::all()) = xt::view(J, perm[i], xt::all());
+        const auto outp = run(spec, Jp);
+        CHECK_TENSOR_NEAR(outp.direction, out.direction, tolerance(1e-8, 1e-3));
+        if (r == T)  // w is unique only for linearly independent rows
+          for (std::size_t i = 0; i < T; ++i)
+            CHECK(std::abs(outp.weights[i] - out.weights[perm[i]]) <= tolerance(1e-8, 1e-3) * (1 + std::abs(out.weights[perm[i]])));
+      }
+}
+
+TEST_CASE("family: upgrad with preference (1 1) equals pcgrad for T = 2") {
+  Rng g(53);
+  int conflicting = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    const Tensor J = g.normal_tensor(2, 5);
+    if (dot_row(J, 0, xt::view(J, xt::range(1, 2), xt::all())) < 0) ++conflicting;
+    const auto up = run({{"name", "upgrad"}, {"weights", {1, 1}}, {"reg_eps", 1e-13}}, J);
+    const auto pc = run({{"name", "pcgrad"}, {"order", "fixed"}}, J);
+    CHECK_TENSOR_NEAR(up.direction, pc.direction, tolerance(1e-10, 1e-4));
+  }
+  CHECK(conflicting > 10);
+}
+
+TEST_CASE("family: scale: a weighting of c·J is the same w (direction-only stages) or c·d") {
+  Rng g(59);
+  const Tensor J = g.normal_tensor(4, 6);
+  for (const auto& spec : gramian_stages()) {
+    if (spec["name"] == "nash-mtl") continue;  // its max_norm makes it scale-dependent by design
+    CAPTURE(spec.dump());
+    const auto a = run(spec, J);
+    for (real c : {real(1e-10), real(1e10)}) {
+      const Tensor Jc = J * c;
+      const auto b = run(spec, Jc);
+      for (std::size_t i = 0; i < 4; ++i) CHECK(std::abs(b.weights[i] - a.weights[i]) <= tolerance(1e-8, 1e-3) * (1 + std::abs(a.weights[i])));
+    }
+  }
+}
+
+}  // TEST_SUITE
