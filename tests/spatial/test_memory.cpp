@@ -333,6 +333,19 @@ TEST_CASE("memory stages: options() lists every option and rebuilds the same sta
   CHECK(make_aggregator("adam-pcgrad")->options() ==
         json{{"name", "adam-pcgrad"}, {"order", "random"}, {"reduction", "sum"}, {"power", 1.0},
              {"betas", {real(0.9), real(0.999)}}, {"eps", real(1e-8)}});
+  // The defaults that `mtlgrad list` prints are the options of a stage built with none.
+  const std::vector<std::string> ours{"sum", "mean", "pcgrad", "ada-pcgrad", "rmsprop-pcgrad", "adam-pcgrad",
+                                      "pcgrad-momentum"};
+  for (const auto& e : aggregators().entries()) {
+    if (std::find(ours.begin(), ours.end(), e.name) == ours.end()) continue;
+    const json built = make_aggregator(e.name)->options();
+    CAPTURE(e.name);
+    for (auto it = e.defaults.begin(); it != e.defaults.end(); ++it) {
+      REQUIRE(built.contains(it.key()));
+      if (std::is_same_v<real, double>) CHECK(built[it.key()] == it.value());
+    }
+    CHECK(built.size() == e.defaults.size());
+  }
   for (const char* stage : kAllStages) {
     auto a = make_aggregator(json{{"name", stage}, {"order", "fixed"}, {"reduction", "mean"}});
     CHECK(make_aggregator(a->options())->options() == a->options());

@@ -30,7 +30,7 @@ nlohmann::json defaults(const char* name, nlohmann::json extra) {
 
 void register_memory_aggregators(Registry<Aggregator>& r) {
   r.add({"ada-pcgrad", "pcgrad whose projection strength is the cumulative conflict frequency n_ij/t",
-         defaults("ada-pcgrad", {{"power", 1}}),
+         defaults("ada-pcgrad", {{"power", 1.0}}),
          [](const nlohmann::json& spec, const std::string& path) {
            OptionReader o(spec, path);
            o.declare("name");
@@ -40,7 +40,7 @@ void register_memory_aggregators(Registry<Aggregator>& r) {
            return build(path, [&] { return std::make_unique<AdaPCGrad>(s, p); });
          }});
   r.add({"rmsprop-pcgrad", "pcgrad whose projection strength is the windowed conflict frequency (EMA, rho)",
-         defaults("rmsprop-pcgrad", {{"power", 1}, {"rho", 0.9}}),
+         defaults("rmsprop-pcgrad", {{"power", 1.0}, {"rho", 0.9}}),
          [](const nlohmann::json& spec, const std::string& path) {
            OptionReader o(spec, path);
            o.declare("name");
@@ -51,7 +51,7 @@ void register_memory_aggregators(Registry<Aggregator>& r) {
            return build(path, [&] { return std::make_unique<RMSPropPCGrad>(s, p, rho); });
          }});
   r.add({"adam-pcgrad", "pcgrad whose projection strength is the signal-to-noise ratio of -cos_ij (Adam moments)",
-         defaults("adam-pcgrad", {{"power", 1}, {"betas", {0.9, 0.999}}, {"eps", 1e-8}}),
+         defaults("adam-pcgrad", {{"power", 1.0}, {"betas", {0.9, 0.999}}, {"eps", 1e-8}}),
          [](const nlohmann::json& spec, const std::string& path) {
            OptionReader o(spec, path);
            o.declare("name");
