@@ -198,6 +198,29 @@ TEST_CASE("zero_grad zeroes every gradient, backward accumulates across calls") 
   for (Parameter* p : net->parameters()) CHECK(p->grad == once[k++]);
 }
 
+TEST_CASE("same seed, same training run: parameters bit-identical after 20 gradient steps") {
+  auto train = [](std::uint64_t seed) {
+    Rng rng(seed);
+    auto net = mlp({2, 6, 3}, "tanh", rng);
+    const Tensor x = rng.normal_tensor(8, 2);
+    const std::vector<std::size_t> labels = {0, 1, 2, 0, 1, 2, 0, 1};
+    Tape t;
+    for (int step = 0; step < 20; ++step) {
+      t.clear();
+      net->zero_grad();
+      t.backward(cross_entropy(net->forward(t, t.input(x)), labels));
+      for (Parameter* p : net->parameters()) p->value -= real(0.1) * p->grad;
+    }
+    std::vector<Tensor> out;
+    for (Parameter* p : net->parameters()) out.push_back(p->value);
+    return out;
+  };
+  const auto a = train(5), b = train(5), c = train(6);
+  REQUIRE(a.size() == 4);
+  for (std::size_t k = 0; k < a.size(); ++k) CHECK(a[k] == b[k]);
+  CHECK(a[0] != c[0]);
+}
+
 TEST_CASE("layer errors name the layer, the widths and the allowed names") {
   Rng rng(0);
   Linear lin(3, 2, rng);
