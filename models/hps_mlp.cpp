@@ -31,8 +31,10 @@ std::vector<NamedParameter> HpsMlp::head_parameters(std::size_t task) {
   return heads_.at(task)->named_parameters("head" + std::to_string(task) + ".");
 }
 
-void HpsMlp::losses_of(Tape& tape, const Batch& batch, std::vector<Var>& losses, std::vector<Var>* outputs) {
+void HpsMlp::losses_of(Tape& tape, const Batch& batch, std::vector<Var>& losses, std::vector<Var>* outputs,
+                       Var* representation) {
   Var z = trunk_->forward(tape, tape.input(batch.inputs));
+  if (representation) *representation = z;
   losses.resize(heads_.size());
   if (outputs) outputs->resize(heads_.size());
   for (std::size_t i = 0; i < heads_.size(); ++i) {
@@ -49,7 +51,7 @@ void HpsMlp::losses_of(Tape& tape, const Batch& batch, std::vector<Var>& losses,
   }
 }
 
-void HpsMlp::forward(Tape& tape, std::vector<Var>& losses) { losses_of(tape, batch_, losses); }
+void HpsMlp::forward(Tape& tape, std::vector<Var>& losses) { losses_of(tape, batch_, losses, nullptr, &z_); }
 
 void HpsMlp::draw_batch() {
   state_before_batch_ = sampler_.state();

@@ -36,6 +36,7 @@ class HpsMlp : public MultiTaskModel {
   std::vector<NamedParameter> shared_parameters() override { return trunk_->named_parameters("trunk."); }
   std::vector<NamedParameter> head_parameters(std::size_t task) override;
   void forward(Tape& tape, std::vector<Var>& losses) override;
+  Var representation() const override { return z_; }
   bool next_batch() override;
   std::size_t batches_per_epoch() const override { return sampler_.batches_per_epoch(); }
   nlohmann::json evaluate() override;
@@ -44,7 +45,8 @@ class HpsMlp : public MultiTaskModel {
   std::string describe() const override;
 
   /// The losses of `batch` recorded on `tape` (forward() on the current batch uses it).
-  void losses_of(Tape& tape, const Batch& batch, std::vector<Var>& losses, std::vector<Var>* outputs = nullptr);
+  void losses_of(Tape& tape, const Batch& batch, std::vector<Var>& losses, std::vector<Var>* outputs = nullptr,
+                 Var* representation = nullptr);
 
  private:
   void draw_batch();
@@ -57,6 +59,7 @@ class HpsMlp : public MultiTaskModel {
   nlohmann::json state_before_batch_;
   Batch batch_;
   std::vector<std::size_t> labels_;
+  Var z_;  ///< the trunk's output in the last forward()
 };
 
 ModelEntry hps_mlp_entry();

@@ -44,7 +44,8 @@ void unflatten(const Tensor& flat, std::size_t offset, Tensor& out) {
 }
 
 void collect_task_gradients(Tape& tape, const std::vector<Var>& losses, const std::vector<real>& weights,
-                            const ParameterLayout& layout, GradientScope scope, TaskGradients& out) {
+                            const ParameterLayout& layout, GradientScope scope, TaskGradients& out,
+                            TaskGradientPath path) {
   const std::size_t T = losses.size();
   if (weights.size() != T)
     throw std::invalid_argument("task gradients: " + std::to_string(weights.size()) + " task weights for " +
@@ -56,6 +57,10 @@ void collect_task_gradients(Tape& tape, const std::vector<Var>& losses, const st
   if (out.J.shape(0) != T || out.J.shape(1) != cols) out.J.resize({T, cols});
   out.heads.resize(T);
   out.losses.resize(T);
+  for (std::size_t i = 0; i < T; ++i) out.losses[i] = losses[i].item();
+  out.batched = path == TaskGradientPath::automatic &&
+                collect_task_gradients_batched(tape, losses, weights, layout, scope, out);
+  if (out.batched) return;
 
   std::vector<Var> wrt;
   for (const auto& p : layout.shared) wrt.push_back(tape.param(*p.param));
@@ -69,7 +74,6 @@ void collect_task_gradients(Tape& tape, const std::vector<Var>& losses, const st
   std::vector<Tensor> g;
   Tensor seed = scalar(1);
   for (std::size_t i = 0; i < T; ++i) {
-    out.losses[i] = losses[i].item();
     seed(0, 0) = weights[i];
     // One reverse sweep for task i: its gradient of every shared parameter and of its own head
     // (scope "all": of every head, which is zero for the other tasks' heads unless they share).
@@ -91,6 +95,47 @@ void collect_task_gradients(Tape& tape, const std::vector<Var>& losses, const st
       off += g[k].size();
     }
   }
+}
+
+}  // namespace mtlgrad
+
+namespace mtlgrad {
+
+void collect_representation_gradients(Tape& tape, const std::vector<Var>& losses, const std::vector<real>& weights,
+                                      const ParameterLayout& layout, Var z, TaskGradients& out) {
+  const std::size_t T = losses.size();
+  if (weights.size() != T || layout.heads.size() != T)
+    throw std::invalid_argument("representation gradients: " + std::to_string(T) + " losses, " +
+                                std::to_string(weights.size()) + " weights, " + std::to_string(layout.heads.size()) +
+                                " heads");
+  const std::size_t cols = z.value().size();
+  if (out.J.shape(0) != T || out.J.shape(1) != cols) out.J.resize({T, cols});
+  out.heads.resize(T);
+  out.losses.resize(T);
+  std::vector<Var> wrt;
+  std::vector<Tensor> g;
+  Tensor seed = scalar(1);
+  for (std::size_t i = 0; i < T; ++i) {
+    out.losses[i] = losses[i].item();
+    wrt.assign(1, z);
+    for (const auto& p : layout.heads[i]) wrt.push_back(tape.param(*p.param));
+    seed(0, 0) = weights[i];
+    tape.grad(losses[i], seed, wrt, g);
+    std::copy_n(g[0].data(), cols, out.J.data() + i * cols);
+    out.heads[i].assign(g.begin() + 1, g.end());
+  }
+}
+
+void shared_gradient_from_representation(Tape& tape, Var z, const Tensor& d, const ParameterLayout& layout,
+                                         std::vector<Tensor>& grads) {
+  if (d.size() != z.value().size())
+    throw std::invalid_argument("representation gradients: direction of " + std::to_string(d.size()) +
+                                " values for a representation " + shape_str(z.value()));
+  Tensor seed = zeros(shape_of(z.value()));
+  std::copy_n(d.data(), d.size(), seed.data());
+  std::vector<Var> wrt;
+  for (const auto& p : layout.shared) wrt.push_back(tape.param(*p.param));
+  tape.grad(z, seed, wrt, grads);
 }
 
 }  // namespace mtlgrad

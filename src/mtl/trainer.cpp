@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "mtlgrad/core/blas.hpp"
+#include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/optim/gramian.hpp"
 
@@ -13,10 +14,21 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 }  // namespace
 
+Granularity parse_granularity(const std::string& s, const std::string& path) {
+  if (s == "whole") return Granularity::whole;
+  if (s == "per_layer") return Granularity::per_layer;
+  if (s == "representation") return Granularity::representation;
+  const std::vector<std::string> all = {"whole", "per_layer", "representation"};
+  throw ConfigError(path + ": unknown granularity '" + s + "'" + did_you_mean(s, all) + "; allowed: " + join(all));
+}
+
+std::string to_string(Granularity g) {
+  return g == Granularity::whole ? "whole" : g == Granularity::per_layer ? "per_layer" : "representation";
+}
+
 Trainer::Trainer(MultiTaskModel& model, std::unique_ptr<Aggregator> aggregator, std::unique_ptr<Optimizer> optimizer,
                  TrainerOptions options, Rng rng)
     : model_(model),
-      aggregator_(std::move(aggregator)),
       optimizer_(std::move(optimizer)),
       options_(std::move(options)),
       rng_(rng),
@@ -31,6 +43,26 @@ Trainer::Trainer(MultiTaskModel& model, std::unique_ptr<Aggregator> aggregator, 
   for (const auto& p : layout_.shared) params_.push_back(&p.param->value);
   for (const auto& h : layout_.heads)
     for (const auto& p : h) params_.push_back(&p.param->value);
+  aggregators_.push_back(std::move(aggregator));
+  if (options_.granularity == Granularity::representation && options_.scope != GradientScope::shared)
+    throw std::invalid_argument("trainer: granularity \"representation\" needs scope \"shared\"");
+  if (options_.granularity == Granularity::per_layer) {
+    // Groups: consecutive parameters sharing the name prefix before the last '.'.
+    auto all = layout_.shared;
+    if (options_.scope == GradientScope::all)
+      for (const auto& h : layout_.heads) all.insert(all.end(), h.begin(), h.end());
+    std::size_t col = 0;
+    for (const auto& p : all) {
+      const auto dot = p.name.rfind('.');
+      const std::string g = dot == std::string::npos ? p.name : p.name.substr(0, dot);
+      if (groups_.empty() || groups_.back().name != g) groups_.push_back({g, col, col});
+      col += p.param->value.size();
+      groups_.back().end = col;
+    }
+    // One stage instance (and state) per group, all built from the same options.
+    for (std::size_t k = 1; k < groups_.size(); ++k)
+      aggregators_.push_back(make_aggregator(aggregators_.front()->options(), "aggregator"));
+  }
   flat_grads_.resize(params_.size());
   for (std::size_t k = 0; k < params_.size(); ++k) flat_grads_[k] = zeros(shape_of(*params_[k]));
   grad_ptrs_.resize(params_.size());
@@ -51,6 +83,7 @@ const StepRecord& Trainer::step() {
       saved_values_[k] = *params_[k];
       *params_[k] = lookahead_[k];
     }
+    at_lookahead_ = true;
   }
 
   auto t0 = Clock::now();
@@ -62,28 +95,42 @@ const StepRecord& Trainer::step() {
   record_.seconds_forward = seconds_since(t0);
 
   t0 = Clock::now();
-  collect_task_gradients(tape_, losses_, weights_, layout_, options_.scope, grads_);
+  Var z;
+  if (options_.granularity == Granularity::representation) {
+    z = model_.representation();
+    if (!z.valid())
+      throw std::invalid_argument("trainer: granularity \"representation\" needs a model with a shared "
+                                  "representation (e.g. hps_mlp); this model has none");
+    collect_representation_gradients(tape_, losses_, weights_, layout_, z, grads_);
+  } else {
+    collect_task_gradients(tape_, losses_, weights_, layout_, options_.scope, grads_);
+  }
   record_.seconds_backward = seconds_since(t0);
-  if (look)
-    for (std::size_t k = 0; k < params_.size(); ++k) *params_[k] = saved_values_[k];
-
   record_.losses = grads_.losses;
   check_finite();
   compute_pair_metrics();
   ++step_;
   if (record_.skipped) {
+    if (look) restore_after_lookahead();
     ++skipped_;
     for (auto& cb : callbacks_) cb(record_);
     return record_;
   }
 
   t0 = Clock::now();
-  aggregator_->observe_losses(grads_.losses);
-  aggregator_->aggregate(grads_.J, rng_, agg_);
+  aggregate();
   record_.seconds_spatial = seconds_since(t0);
   record_.weights = agg_.weights;
   record_.pair_strength = agg_.pair_strength;
   record_.direction_norm = std::sqrt(blas_norm2(agg_.direction));
+  if (options_.granularity == Granularity::representation) {
+    // One backward of the aggregated direction on Z through the trunk (at the look-ahead point for
+    // nag, whose parameters are still in place).
+    t0 = Clock::now();
+    shared_gradient_from_representation(tape_, z, agg_.direction, layout_, rep_grads_);
+    record_.seconds_backward += seconds_since(t0);
+  }
+  if (look) restore_after_lookahead();
 
   // Temporal stage: d for the shared parameters (scope all: for every parameter); each head its own
   // task's gradient (scope shared).
@@ -91,6 +138,10 @@ const StepRecord& Trainer::step() {
   std::size_t off = 0, k = 0;
   const std::size_t n_flat = options_.scope == GradientScope::shared ? layout_.shared.size() : params_.size();
   for (; k < n_flat; ++k) {
+    if (options_.granularity == Granularity::representation) {
+      grad_ptrs_[k] = &rep_grads_[k];
+      continue;
+    }
     unflatten(agg_.direction, off, flat_grads_[k]);
     off += flat_grads_[k].size();
     grad_ptrs_[k] = &flat_grads_[k];
@@ -106,6 +157,32 @@ const StepRecord& Trainer::step() {
 }
 
 real Trainer::blas_norm2(const Tensor& t) { return blas::dot(t.size(), t.data(), t.data()); }
+
+void Trainer::restore_after_lookahead() {
+  if (!at_lookahead_) return;
+  for (std::size_t k = 0; k < params_.size(); ++k) *params_[k] = saved_values_[k];
+  at_lookahead_ = false;
+}
+
+void Trainer::aggregate() {
+  for (auto& a : aggregators_) a->observe_losses(grads_.losses);
+  if (groups_.empty()) {
+    aggregators_.front()->aggregate(grads_.J, rng_, agg_);
+    return;
+  }
+  // per_layer: each group's columns of J through its own stage; d is their concatenation.
+  const std::size_t T = grads_.J.shape(0), P = grads_.J.shape(1);
+  if (agg_.direction.shape(0) != 1 || agg_.direction.shape(1) != P) agg_.direction.resize({1, P});
+  agg_.weights.clear();
+  agg_.pair_strength.resize({0, 0});
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const std::size_t b = groups_[g].begin, n = groups_[g].end - b;
+    if (group_J_.shape(0) != T || group_J_.shape(1) != n) group_J_.resize({T, n});
+    for (std::size_t i = 0; i < T; ++i) std::copy_n(grads_.J.data() + i * P + b, n, group_J_.data() + i * n);
+    aggregators_[g]->aggregate(group_J_, rng_, group_agg_);
+    std::copy_n(group_agg_.direction.data(), n, agg_.direction.data() + b);
+  }
+}
 
 void Trainer::check_finite() {
   const auto names = model_.task_names();
@@ -140,8 +217,10 @@ void Trainer::check_finite() {
         problem = "gradient of task " + std::to_string(i) + " (" + names[i] + ") with respect to its head parameter " +
                   layout_.heads[i][k].name + " is not finite";
   if (problem.empty()) return;
-  if (options_.nonfinite == NonFinitePolicy::error)
+  if (options_.nonfinite == NonFinitePolicy::error) {
+    restore_after_lookahead();
     throw NonFiniteError("step " + std::to_string(step_ + 1) + ": " + problem);
+  }
   record_.skipped = true;
 }
 
@@ -160,6 +239,13 @@ void Trainer::compute_pair_metrics() {
     }
 }
 
+nlohmann::json Trainer::aggregator_state() const {
+  if (groups_.empty()) return aggregators_.front()->state();
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& g : aggregators_) a.push_back(g->state());
+  return a;
+}
+
 nlohmann::json Trainer::state() const {
   nlohmann::json params = nlohmann::json::object();
   auto all = layout_.shared;
@@ -168,7 +254,7 @@ nlohmann::json Trainer::state() const {
   return {{"step", step_},
           {"skipped", skipped_},
           {"params", params},
-          {"aggregator", aggregator_->state()},
+          {"aggregator", aggregator_state()},
           {"optimizer", optimizer_->state()},
           {"rng", rng_.state()},
           {"data", model_.data_state()}};
@@ -187,7 +273,15 @@ void Trainer::load_state(const nlohmann::json& s) {
                                     ", the model expects " + shape_str(p.param->value));
       p.param->value = v;
     }
-    aggregator_->load_state(s.at("aggregator"));
+    const auto& a = s.at("aggregator");
+    if (groups_.empty()) {
+      aggregators_.front()->load_state(a);
+    } else {
+      if (!a.is_array() || a.size() != aggregators_.size())
+        throw std::invalid_argument("checkpoint: expected the states of " + std::to_string(aggregators_.size()) +
+                                    " per-layer aggregators");
+      for (std::size_t g = 0; g < aggregators_.size(); ++g) aggregators_[g]->load_state(a[g]);
+    }
     optimizer_->load_state(s.at("optimizer"));
     rng_.load_state(s.at("rng"));
     model_.load_data_state(s.at("data"));

@@ -86,6 +86,7 @@ Config parse(const nlohmann::json& j) {
   c.trainer.task_weights = r.get<std::vector<real>>("task_weights", {});
   for (real w : c.trainer.task_weights) r.check(std::isfinite(w) && w >= 0, "task_weights", "finite values >= 0");
   c.trainer.scope = parse_scope(r.get<std::string>("scope", "shared"), "scope");
+  c.trainer.granularity = parse_granularity(r.get<std::string>("granularity", "whole"), "granularity");
   const std::string nf = r.get<std::string>("nonfinite", "error");
   if (nf != "error" && nf != "skip")
     throw ConfigError("nonfinite: unknown policy '" + nf + "'" + did_you_mean(nf, {"error", "skip"}) +

@@ -33,6 +33,10 @@ class MultiTaskModel {
   virtual std::vector<NamedParameter> head_parameters(std::size_t task) = 0;
   /// Records the forward pass on the current batch; writes the T losses (each 1×1).
   virtual void forward(Tape& tape, std::vector<Var>& losses) = 0;
+  /// The shared representation of the last forward() (the trunk's output Z, B×h), for the
+  /// trainer's granularity "representation" (MGDA-UB, LibMTL's rep_grad); an invalid Var (the
+  /// default) when the model has none.
+  virtual Var representation() const { return Var(); }
   /// Advances to the next training batch; returns true when that starts a new epoch.
   virtual bool next_batch() { return false; }
   /// Batches in one epoch (1 for a model without data).

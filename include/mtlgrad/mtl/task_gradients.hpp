@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "mtlgrad/autograd/batched.hpp"
 #include "mtlgrad/mtl/model.hpp"
 
 namespace mtlgrad {
@@ -38,12 +39,37 @@ struct TaskGradients {
   Tensor J;                                     ///< T × P (scope shared) or T × total (scope all)
   std::vector<std::vector<Tensor>> heads;       ///< scope shared: heads[i][k] = ∇ of head i's k-th parameter
   std::vector<real> losses;                     ///< L_i (unweighted)
+  bool batched = false;                         ///< the last collection took the batched sweep
+  BatchedSweep sweep;                           ///< its buffers, reused from step to step
 };
 
-/// Differentiates each task loss w_i·L_i of one recorded forward pass (one reverse sweep per
-/// task over the same tape) and fills `out`, reusing its buffers.
+/// How collect_task_gradients differentiates: `automatic` takes ONE batched reverse sweep for all
+/// T losses (BatchedSweep: each matrix-product VJP does one GEMM for all tasks, and the gradients
+/// are written straight into the rows of J) when every op the losses depend on has a batched VJP,
+/// and one reverse sweep per task otherwise; `per_task` always takes T sweeps (the reference).
+enum class TaskGradientPath { automatic, per_task };
+
+/// Differentiates each task loss w_i·L_i of one recorded forward pass and fills `out`, reusing
+/// its buffers. Both paths give the same J and head gradients (up to the summation order inside BLAS).
 void collect_task_gradients(Tape& tape, const std::vector<Var>& losses, const std::vector<real>& weights,
-                            const ParameterLayout& layout, GradientScope scope, TaskGradients& out);
+                            const ParameterLayout& layout, GradientScope scope, TaskGradients& out,
+                            TaskGradientPath path = TaskGradientPath::automatic);
+/// The batched path alone: returns false (and leaves J and the heads unspecified) when an op on
+/// the losses' path has no batched VJP. Arguments already checked by collect_task_gradients.
+bool collect_task_gradients_batched(Tape& tape, const std::vector<Var>& losses, const std::vector<real>& weights,
+                                    const ParameterLayout& layout, GradientScope scope, TaskGradients& out);
+
+/// Granularity "representation" (Sener & Koltun 2018's MGDA-UB; LibMTL's rep_grad): row i of `out.J`
+/// is ∇_Z(w_i L_i), the gradient with respect to the shared representation Z (B×h, flattened), and
+/// each head gets its own task's gradient. The shared parameters' gradient is then ONE backward of
+/// the aggregated direction through the trunk: see shared_gradient_from_representation.
+void collect_representation_gradients(Tape& tape, const std::vector<Var>& losses, const std::vector<real>& weights,
+                                      const ParameterLayout& layout, Var representation, TaskGradients& out);
+
+/// ∇_{θ_s} ⟨d, Z⟩ for a direction d (1×(B·h)) on the representation Z: one reverse sweep seeded
+/// with d reshaped to Z's shape; the gradients of the shared parameters are written to `grads`.
+void shared_gradient_from_representation(Tape& tape, Var representation, const Tensor& d,
+                                         const ParameterLayout& layout, std::vector<Tensor>& grads);
 
 /// Copies the slice [offset, offset + p.size) of a flat 1×N vector into a tensor of p's shape.
 void unflatten(const Tensor& flat, std::size_t offset, Tensor& out);

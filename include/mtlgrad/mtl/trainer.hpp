@@ -27,10 +27,24 @@ namespace mtlgrad {
 
 enum class NonFinitePolicy { error, skip };
 
+/// What the spatial stage aggregates (issue #7; LibMTL and TorchJD offer the same choice):
+///  - whole: the whole shared vector, one aggregation per step (default);
+///  - per_layer: one aggregation per parameter group — the parameters whose names share the prefix
+///    before the last '.' ("trunk.0.weight" and "trunk.0.bias" form "trunk.0") — each group with
+///    its own stage instance and state (GradVac's and TorchJD's grouping);
+///  - representation: the gradients with respect to the model's shared representation Z
+///    (MGDA-UB, Sener & Koltun 2018; LibMTL's rep_grad): J is T×(B·h), much cheaper, and the
+///    aggregated direction goes back through the trunk in one backward. Needs a model with a
+///    representation (hps_mlp) and scope "shared". Metrics (‖g_i‖, cos_ij) are then on Z.
+enum class Granularity { whole, per_layer, representation };
+Granularity parse_granularity(const std::string& s, const std::string& path);
+std::string to_string(Granularity g);
+
 struct TrainerOptions {
   std::vector<real> task_weights;      ///< w_i; empty means all 1
   GradientScope scope = GradientScope::shared;
   NonFinitePolicy nonfinite = NonFinitePolicy::error;
+  Granularity granularity = Granularity::whole;
 };
 
 /// What one step did. cos is T×T (cos_ij of the ORIGINAL task gradients, 0 when a norm is 0).
@@ -41,7 +55,7 @@ struct StepRecord {
   std::vector<real> grad_norms;         ///< ‖g_i‖
   Tensor cos;                           ///< T×T
   std::size_t conflicts = 0;            ///< pairs i < j with g_i·g_j < 0
-  std::vector<real> weights;            ///< the spatial stage's weights (empty if not a weighting)
+  std::vector<real> weights;            ///< the spatial stage's weights (empty if not a weighting, or per_layer)
   Tensor pair_strength;                 ///< λ_ij of the memory stages (0×0 otherwise)
   real direction_norm = 0;              ///< ‖d‖
   double seconds_forward = 0, seconds_backward = 0, seconds_spatial = 0, seconds_temporal = 0;
@@ -66,12 +80,19 @@ class Trainer {
   std::size_t steps() const { return step_; }
   std::size_t skipped_steps() const { return skipped_; }
   MultiTaskModel& model() { return model_; }
-  Aggregator& aggregator() { return *aggregator_; }
+  Aggregator& aggregator() { return *aggregators_.front(); }
   Optimizer& optimizer() { return *optimizer_; }
   const TaskGradients& task_gradients() const { return grads_; }
   const ParameterLayout& layout() const { return layout_; }
   Rng& rng() { return rng_; }
   const TrainerOptions& options() const { return options_; }
+
+  /// The parameter groups of granularity per_layer (empty otherwise): name and columns of J.
+  std::vector<std::string> group_names() const {
+    std::vector<std::string> n;
+    for (const auto& g : groups_) n.push_back(g.name);
+    return n;
+  }
 
   /// Everything a resumed run needs: parameters, both stages' state, the Rng, the step counters
   /// and the model's data order.
@@ -80,11 +101,21 @@ class Trainer {
 
  private:
   void check_finite();
+  void aggregate();
+  void restore_after_lookahead();
+  nlohmann::json aggregator_state() const;
   static real blas_norm2(const Tensor& t);
   void compute_pair_metrics();
 
   MultiTaskModel& model_;
-  std::unique_ptr<Aggregator> aggregator_;
+  std::vector<std::unique_ptr<Aggregator>> aggregators_;  ///< one, or one per group (per_layer)
+  struct Group {
+    std::string name;
+    std::size_t begin, end;  ///< columns of J
+  };
+  std::vector<Group> groups_;
+  Tensor group_J_;
+  Aggregation group_agg_;
   std::unique_ptr<Optimizer> optimizer_;
   TrainerOptions options_;
   Rng rng_;
@@ -99,8 +130,10 @@ class Trainer {
   std::vector<const Tensor*> grad_ptrs_;
   std::vector<Tensor> flat_grads_;          ///< d (and, scope all, head parts) reshaped per parameter
   std::vector<Tensor> lookahead_, saved_values_;
+  std::vector<Tensor> rep_grads_;           ///< granularity representation: ∇θ_s of ⟨d, Z⟩
   StepRecord record_;
   std::size_t step_ = 0, skipped_ = 0;
+  bool at_lookahead_ = false;  ///< the parameters hold θ̃ (nag) until the step restores θ
   std::vector<std::function<void(const StepRecord&)>> callbacks_;
 };
 
