@@ -20,6 +20,7 @@
 /// | eval_every       | held-out evaluation every n steps (0: only at the end)       | 0           |
 /// | task_weights     | fixed w_i                                                     | all 1       |
 /// | scope            | "shared" or "all" (ALGORITHMS.md §1)                          | "shared"    |
+/// | granularity      | "whole", "per_layer" or "representation" (trainer.hpp)        | "whole"     |
 /// | nonfinite        | "error" (stop, naming step/task/parameter) or "skip" (count)  | "error"     |
 /// | checkpoint_every | write checkpoint.cbor every n steps (0: never)                | 0           |
 ///
