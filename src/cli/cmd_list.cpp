@@ -5,6 +5,7 @@
 #include "mtlgrad/mtl/model.hpp"
 #include "mtlgrad/optim/aggregator.hpp"
 #include "mtlgrad/optim/optimizer.hpp"
+#include "mtlgrad/run/observer.hpp"
 
 namespace mtlgrad::cli {
 namespace {
@@ -43,7 +44,13 @@ int cmd_list(const Args& args) {
   nlohmann::json models = nlohmann::json::array();
   for (const auto& m : model_registry())
     models.push_back({{"name", m.name}, {"summary", m.summary}, {"options", m.defaults}, {"default_config", m.default_config}});
-  const nlohmann::json all = {{"models", models}, {"aggregators", entries(aggregators())}, {"optimizers", entries(optimizers())}};
+  nlohmann::json extensions = nlohmann::json::array();
+  for (const auto& o : run_observers())
+    extensions.push_back({{"name", o.key}, {"summary", o.summary}, {"options", o.defaults}});
+  const nlohmann::json all = {{"models", models},
+                              {"aggregators", entries(aggregators())},
+                              {"optimizers", entries(optimizers())},
+                              {"run_extensions", extensions}};
   if (as_json) {
     std::printf("%s\n", all.dump(2).c_str());
     return 0;
@@ -51,6 +58,7 @@ int cmd_list(const Args& args) {
   print_section("models", all["models"]);
   print_section("spatial stages (\"aggregator\")", all["aggregators"]);
   print_section("temporal stages (\"optimizer\")", all["optimizers"]);
+  print_section("run extensions (config sections)", all["run_extensions"]);
   return 0;
 }
 
