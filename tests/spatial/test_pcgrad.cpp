@@ -137,6 +137,10 @@ TEST_CASE("pcgrad: bad input and bad options are named") {
   Tensor J = matrix({{1, 2}, {3, 4}});
   J(1, 0) = std::numeric_limits<real>::quiet_NaN();
   CHECK_THROWS_WITH_SUBSTR(run({{"name", "pcgrad"}}, J), "pcgrad: non-finite gradient entry J[1][0]");
+  const real huge = std::numeric_limits<real>::max() / 4;  // finite, but its square is not
+  CHECK_THROWS_WITH_SUBSTR(run({{"name", "pcgrad"}}, matrix({{1, 0}, {huge, 1}})),
+                           "gramian: |g_1|^2 overflows the range of real (row 1 of the Jacobian [2,2]");
+  CHECK_THROWS_WITH_SUBSTR(run({{"name", "ada-pcgrad"}}, matrix({{1, 0}, {huge, 1}})), "gramian: |g_1|^2 overflows");
   CHECK_THROWS_WITH_SUBSTR(make_aggregator({{"name", "pcgrad"}, {"order", "sorted"}}),
                            "aggregator.order: \"sorted\" is out of range (expected \"random\" or \"fixed\")");
   CHECK_THROWS_WITH_SUBSTR(make_aggregator({{"name", "pcgrad"}, {"reduction", "max"}}),

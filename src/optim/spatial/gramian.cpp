@@ -1,6 +1,8 @@
 #include "mtlgrad/optim/gramian.hpp"
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "mtlgrad/core/blas.hpp"
 
@@ -15,6 +17,13 @@ void gramian(const Tensor& J, Tensor& G) {
       G(i, j) = v;
       G(j, i) = v;
     }
+  // A finite J can still overflow |g_i|² (entries beyond ~1e154 in double, ~1e19 in float); every
+  // weighting would then turn it into NaN weights. By Cauchy–Schwarz finite diagonals bound the rest.
+  for (std::size_t i = 0; i < T; ++i)
+    if (!std::isfinite(G(i, i)))
+      throw std::invalid_argument("gramian: |g_" + std::to_string(i) + "|^2 overflows the range of real (row " +
+                                  std::to_string(i) + " of the Jacobian " + shape_str(J) +
+                                  " has entries too large); scale the losses or the Jacobian down");
 }
 
 void combine(const Tensor& J, const std::vector<real>& w, Tensor& d) {
