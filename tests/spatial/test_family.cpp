@@ -105,8 +105,8 @@ TEST_CASE("family: numpy references (tools/gen_family_golden.py) on random J wit
       CAPTURE(key);
       CAPTURE(shape_str(J));
       const Tensor expected = from_json(json::array({c["d"][key]}));
-      // Exact solvers on both sides: 1e-9; L-BFGS (nash) and projected gradient (cagrad) references: looser.
-      const double tol = key == "nash-mtl" ? 1e-7 : key.rfind("cagrad", 0) == 0 ? 1e-6 : 1e-9;
+      // Measured: ≤ 1e-14 for all but nash-mtl, whose L-BFGS reference is good to ~1e-7.
+      const double tol = key == "nash-mtl" ? 1e-7 : 1e-9;
       CHECK_TENSOR_NEAR(run(spec, J).direction, expected, std::max(tol, double(tolerance(0, 1e-4))));
       ++compared;
     }
@@ -180,7 +180,7 @@ TEST_CASE("family: weightings report w with d = J^T w and permuting the tasks pe
         Tensor d = zeros(1, 7);
         for (std::size_t i = 0; i < T; ++i)
           for (std::size_t k = 0; k < 7; ++k) d(0, k) += out.weights[i] * J(i, k);
-        CHECK_TENSOR_NEAR(out.direction, d, tolerance(1e-11, 1e-4));  // nash-mtl's α reach ~1e2: relative to ‖d‖
+        CHECK_TENSOR_NEAR(out.direction, d, tolerance(1e-11, 1e-3));  // nash-mtl's α reach ~1e2: relative to ‖d‖
         // Reverse-and-rotate permutation of the rows.
         std::vector<std::size_t> perm(T);
         for (std::size_t i = 0; i < T; ++i) perm[i] = (T - 1 - i + 1) % T;

@@ -255,10 +255,15 @@ TEST_CASE("family: bad input is named by every stage") {
     CHECK_THROWS_WITH_SUBSTR(step(*a, zeros(0, 3), rng), name + ": the Jacobian has no rows (T = 0 tasks)");
     CHECK_THROWS_WITH_SUBSTR(step(*a, nan, rng), name + ": non-finite gradient entry J[1][0]");
     CHECK_THROWS_WITH_SUBSTR(make_aggregator({{"name", name}, {"bogus", 1}}), "aggregator.bogus: unknown key");
-    // options() lists every option and rebuilds the same stage; the registry's defaults are them.
+    // options() lists every option and rebuilds the same stage; the registry's defaults build it.
     CHECK(make_aggregator(a->options())->options() == a->options());
     for (const auto& e : aggregators().entries())
-      if (e.name == name) CHECK(e.defaults == a->options());
+      if (e.name == name) {
+        const json options = a->options();
+        CHECK(make_aggregator(e.defaults)->options() == options);
+        for (const auto& item : options.items()) CHECK(e.defaults.contains(item.key()));
+        CHECK(e.defaults.size() == options.size());
+      }
   }
   CHECK_THROWS_WITH_SUBSTR(make_aggregator({{"name", "cagrad"}, {"rescal", 1}}), "aggregator.rescal: unknown key (did you mean 'rescale'?)");
   CHECK_THROWS_WITH_SUBSTR(make_aggregator({{"name", "mgda"}, {"max_iter", 0}}), "aggregator: mgda: max_iter = 0 is out of range (expected >= 1)");

@@ -62,7 +62,9 @@ real rank_cutoff(const std::vector<real>& values);
 
 /// α (T values > 0) ← the solution of Gα = 1/α for a symmetric positive definite G. Newton on
 /// f(α) = ½αᵀGα − Σ log α_i, steps kept inside α > 0 and backtracked on f, from α = √(T / 1ᵀG1)·1,
-/// until the Newton decrement falls below T·ε or after max_iter steps. Returns the number of steps.
+/// until max_i |(Gα)_i α_i − 1| ≤ 8·T·ε, rounding stops the progress, or after max_iter steps.
+/// When G is singular in the working precision and no fixed point exists, α is the last (finite,
+/// positive) iterate. Returns the number of steps.
 std::size_t log_barrier_fixed_point(const Tensor& G, std::size_t max_iter, std::vector<real>& alpha);
 
 }  // namespace mtlgrad::solvers

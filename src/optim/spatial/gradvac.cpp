@@ -28,22 +28,23 @@ void GradVac::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
   for (std::size_t j = 0; j < T; ++j) order_[j] = j;
   for (std::size_t i = 0; i < T; ++i) {
     if (o_.order == SurgeryOptions::Order::random) order_ = rng.permutation(T);
+    // g_i' = Σ_k c_k g_k, kept with Gc = (g_k·g_i')_k and ‖g_i'‖² = cᵀGc, updated in O(T) per move.
     std::fill(c_.begin(), c_.end(), real(0));
     c_[i] = 1;
+    for (std::size_t k = 0; k < T; ++k) Gc_[k] = G_(k, i);
+    real norm_i_sq = G_(i, i);
     for (std::size_t j : order_) {
       if (j == i) continue;
-      real norm_i_sq = 0;
-      for (std::size_t k = 0; k < T; ++k) {
-        Gc_[k] = 0;
-        for (std::size_t l = 0; l < T; ++l) Gc_[k] += G_(k, l) * c_[l];
-        norm_i_sq += c_[k] * Gc_[k];
-      }
       const real norm_i = std::sqrt(std::max(norm_i_sq, real(0))), norm_j = std::sqrt(G_(j, j));
       const real cos = norm_i > 0 && norm_j > 0 ? std::clamp(Gc_[j] / (norm_i * norm_j), real(-1), real(1)) : real(0);
       const real target = phi_(i, j);
       const real room = std::sqrt(std::max(1 - target * target, real(0)));
-      if (cos < target && norm_j > 0 && room > 0)
-        c_[j] += norm_i * (target * std::sqrt(1 - cos * cos) - cos * room) / (norm_j * room);
+      if (cos < target && norm_j > 0 && room > 0) {
+        const real move = norm_i * (target * std::sqrt(1 - cos * cos) - cos * room) / (norm_j * room);
+        c_[j] += move;
+        norm_i_sq += move * (2 * Gc_[j] + move * G_(j, j));
+        for (std::size_t k = 0; k < T; ++k) Gc_[k] += move * G_(k, j);
+      }
       phi_(i, j) = (1 - beta_) * target + beta_ * cos;
     }
     for (std::size_t k = 0; k < T; ++k) out.weights[k] += c_[k];

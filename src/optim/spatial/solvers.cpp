@@ -315,8 +315,9 @@ std::size_t log_barrier_fixed_point(const Tensor& G, std::size_t max_iter, std::
       H(i, i) = G(i, i) + 1 / (alpha[i] * alpha[i]);
       step[i] = -grad[i];
     }
-    if (!cholesky_solve(H, all, step, L))
-      throw std::invalid_argument("log_barrier_fixed_point: G + diag(1/α²) is not positive definite");
+    // G + diag(1/α²) loses definiteness only in rounding, when α has grown to where 1/α² is below
+    // the precision of a singular G (no fixed point): keep the last iterate.
+    if (!cholesky_solve(H, all, step, L)) break;
     const real decrement = -dotv(grad, step);  // λ² of Newton's method
     real t = 1;
     for (std::size_t i = 0; i < T; ++i)
