@@ -1,0 +1,152 @@
+// The batched VJPs: each op's VJP of ops_*.cpp applied to every live block of a BatchedSweep,
+// with the same arithmetic per element (so the two paths agree to the last bit outside BLAS).
+#include <cmath>
+#include <cstring>
+
+#include "mtlgrad/autograd/batched.hpp"
+#include "raw_gemm.hpp"
+
+namespace mtlgrad {
+namespace {
+
+/// d (+)= v over n elements: the first contribution is written, later ones added.
+template <class F>
+void emit(real* d, std::size_t n, bool first, F&& v) {
+  if (first)
+    for (std::size_t k = 0; k < n; ++k) d[k] = v(k);
+  else
+    for (std::size_t k = 0; k < n; ++k) d[k] += v(k);
+}
+
+/// An elementwise op of one input: ∂x = g ⊙ f'(k), f' read from the node (value, input, constants).
+template <class Deriv>
+void elementwise(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self, Deriv&& deriv) {
+  const std::size_t size = n.value.size();
+  for (std::size_t t = 0; t < s.tasks(); ++t) {
+    if (!s.live(self, t)) continue;
+    bool first = false;
+    real* d = s.target(n.in[0], t, first);
+    if (!d) continue;
+    const real* g = s.grad(self, t);
+    emit(d, size, first, [&](std::size_t k) { return deriv(g[k], k); });
+  }
+  (void)tape;
+}
+
+// y = a·b (+ bias): ∂a = G·bᵀ (one GEMM over the consecutive live blocks), ∂b_t = aᵀ·G_t,
+// ∂bias_t = Σ_rows G_t.
+void product(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self, bool bias) {
+  const Tensor &A = tape.value(n.in[0]), &B = tape.value(n.in[1]);
+  const std::size_t m = A.shape(0), k = A.shape(1), cols = B.shape(1);
+  const std::size_t T = s.tasks();
+  bool first = false;
+  if (tape.node(n.in[0]).requires_grad) {
+    std::size_t a = 0, b = 0;
+    real* d = s.live_range(self, a, b) ? s.target_range(n.in[0], a, b, first) : nullptr;
+    if (d) {
+      detail::raw_gemm(false, true, (b - a) * m, k, cols, 1, s.grad(self, a), cols, B.data(), cols, first ? 0 : 1, d, k);
+    } else {
+      for (std::size_t t = 0; t < T; ++t)
+        if (s.live(self, t) && (d = s.target(n.in[0], t, first)))
+          detail::raw_gemm(false, true, m, k, cols, 1, s.grad(self, t), cols, B.data(), cols, first ? 0 : 1, d, k);
+    }
+  }
+  for (std::size_t t = 0; t < T; ++t) {
+    if (!s.live(self, t)) continue;
+    const real* g = s.grad(self, t);
+    if (real* d = s.target(n.in[1], t, first))
+      detail::raw_gemm(true, false, k, cols, m, 1, A.data(), k, g, cols, first ? 0 : 1, d, cols);
+    if (!bias) continue;
+    if (real* d = s.target(n.in[2], t, first)) {
+      for (std::size_t r = 0; r < m; ++r, first = false) emit(d, cols, first, [&](std::size_t j) { return g[r * cols + j]; });
+    }
+  }
+}
+
+void affine_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) { product(s, tape, n, self, true); }
+void matmul_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) { product(s, tape, n, self, false); }
+
+void relu_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) {
+  const real* y = n.value.data();
+  elementwise(s, tape, n, self, [y](real g, std::size_t k) { return g * real(y[k] > real(0)); });
+}
+
+void leaky_relu_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) {
+  const real* x = tape.value(n.in[0]).data();
+  const real slope = n.k[0];
+  elementwise(s, tape, n, self, [x, slope](real g, std::size_t k) { return x[k] > real(0) ? g : slope * g; });
+}
+
+void tanh_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) {
+  const real* y = n.value.data();
+  elementwise(s, tape, n, self, [y](real g, std::size_t k) { return g * (real(1) - y[k] * y[k]); });
+}
+
+void sigmoid_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) {
+  const real* y = n.value.data();
+  elementwise(s, tape, n, self, [y](real g, std::size_t k) { return g * y[k] * (real(1) - y[k]); });
+}
+
+// ∂x = g − softmax ⊙ Σ_j g, row-wise (softmax = e^y).
+void log_softmax_vjp(BatchedSweep& s, const Tape&, const Node& n, std::uint32_t self) {
+  const std::size_t B = n.value.shape(0), C = n.value.shape(1);
+  for (std::size_t t = 0; t < s.tasks(); ++t) {
+    bool first = false;
+    real* d = s.live(self, t) ? s.target(n.in[0], t, first) : nullptr;
+    if (!d) continue;
+    const real* g = s.grad(self, t);
+    for (std::size_t i = 0; i < B; ++i) {
+      const real* gi = g + i * C;
+      const real* y = n.value.data() + i * C;
+      real sum = 0;
+      for (std::size_t j = 0; j < C; ++j) sum += gi[j];
+      emit(d + i * C, C, first, [&](std::size_t j) { return gi[j] - std::exp(y[j]) * sum; });
+    }
+  }
+}
+
+// ∂x = g/B · (softmax − onehot(label)); saved = log_softmax(x), ints = labels.
+void cross_entropy_vjp(BatchedSweep& s, const Tape&, const Node& n, std::uint32_t self) {
+  const std::size_t B = n.saved.shape(0), C = n.saved.shape(1);
+  for (std::size_t t = 0; t < s.tasks(); ++t) {
+    bool first = false;
+    real* d = s.live(self, t) ? s.target(n.in[0], t, first) : nullptr;
+    if (!d) continue;
+    const real c = s.grad(self, t)[0] / real(B);
+    emit(d, B * C, first, [&](std::size_t k) { return c * std::exp(n.saved.data()[k]); });
+    for (std::size_t i = 0; i < B; ++i) d[i * C + n.ints[i]] -= c;
+  }
+}
+
+// ∂p = 2(p − q)/N · g, ∂q = −∂p.
+void mse_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) {
+  const real *P = tape.value(n.in[0]).data(), *Q = tape.value(n.in[1]).data();
+  const std::size_t N = tape.value(n.in[0]).size();
+  for (std::size_t t = 0; t < s.tasks(); ++t) {
+    if (!s.live(self, t)) continue;
+    const real c = real(2) * s.grad(self, t)[0] / real(N);
+    bool first = false;
+    if (real* d = s.target(n.in[0], t, first)) emit(d, N, first, [&](std::size_t k) { return c * (P[k] - Q[k]); });
+    if (real* d = s.target(n.in[1], t, first)) emit(d, N, first, [&](std::size_t k) { return c * (Q[k] - P[k]); });
+  }
+}
+
+struct Entry {
+  const char* op;
+  BatchedVjp vjp;
+};
+constexpr Entry kTable[] = {
+    {"affine", affine_vjp},   {"matmul", matmul_vjp},           {"relu", relu_vjp},
+    {"leaky_relu", leaky_relu_vjp}, {"tanh", tanh_vjp},         {"sigmoid", sigmoid_vjp},
+    {"log_softmax", log_softmax_vjp}, {"cross_entropy", cross_entropy_vjp}, {"mse", mse_vjp},
+};
+
+}  // namespace
+
+BatchedVjp batched_vjp(const char* op) {
+  for (const Entry& e : kTable)
+    if (std::strcmp(e.op, op) == 0) return e.vjp;
+  return nullptr;
+}
+
+}  // namespace mtlgrad
