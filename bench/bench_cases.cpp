@@ -1,0 +1,160 @@
+#include "bench_cases.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "alloc_counter.hpp"
+#include "models/hps_mlp.hpp"
+#include "models/toy2d.hpp"
+#include "mtlgrad/mtl/trainer.hpp"
+
+namespace bench {
+using namespace mtlgrad;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// The data (one batch of `batch` rows: inputs U(0,1), labels uniform, regression targets N(0,1)),
+// the model and its trainer; kept together because the model refers to the data.
+struct Setup {
+  DataSplit data;
+  std::unique_ptr<models::HpsMlp> model;
+  std::unique_ptr<Trainer> trainer;
+
+  explicit Setup(const MlpCase& c) {
+    Rng rng(1);
+    MultiTaskData& d = data.train;
+    d.inputs = rng.uniform_tensor(c.batch, c.in, 0, 1);
+    for (std::size_t t = 0; t < c.tasks; ++t) {
+      const std::string name = "task" + std::to_string(t);
+      Tensor y = zeros(c.batch, 1);
+      if (c.classes) {
+        d.tasks.push_back(TaskSpec::classification(name, c.classes));
+        for (std::size_t r = 0; r < c.batch; ++r) y(r, 0) = real(rng.below(c.classes));
+      } else {
+        d.tasks.push_back(TaskSpec::regression(name));
+        for (std::size_t r = 0; r < c.batch; ++r) y(r, 0) = rng.normal();
+      }
+      d.targets.push_back(y);
+    }
+    data.test = take_rows(d, {});
+    models::HpsMlpOptions o;
+    o.trunk = c.trunk;
+    model = std::make_unique<models::HpsMlp>(o, data, c.batch, Rng(2), Rng(3));
+    trainer = std::make_unique<Trainer>(*model, make_aggregator({{"name", "pcgrad"}}),
+                                        make_optimizer({{"name", "adam"}, {"lr", 1e-3}}), TrainerOptions{}, Rng(4));
+  }
+};
+
+}  // namespace
+
+double MlpCase::gemm_flops() const {
+  std::vector<std::size_t> s = {in};
+  s.insert(s.end(), trunk.begin(), trunk.end());
+  double trunk_mac = 0;
+  for (std::size_t k = 0; k + 1 < s.size(); ++k) trunk_mac += double(s[k]) * double(s[k + 1]);
+  const double head_mac = double(s.back()) * double(classes ? classes : 1);
+  const double first = double(s[0]) * double(s[1]);
+  const double b = double(batch), T = double(tasks);
+  const double forward = 2 * b * (trunk_mac + T * head_mac);
+  const double per_task = 2 * b * (trunk_mac + head_mac) + 2 * b * (trunk_mac - first + head_mac);
+  return forward + T * per_task;
+}
+
+nlohmann::json time_step(const MlpCase& c, const Settings& s) {
+  Setup setup(c);
+  Trainer& tr = *setup.trainer;
+  for (int i = 0; i < s.warmup; ++i) tr.step();
+  std::vector<double> total, fwd, bwd, spa, tmp;
+  std::size_t allocs = 0;
+  const auto start = Clock::now();
+  while (int(total.size()) < s.max_reps &&
+         (int(total.size()) < s.min_reps || ms_since(start) < 1000 * s.min_seconds)) {
+    const std::size_t a0 = allocations();
+    const auto t0 = Clock::now();
+    const StepRecord& r = tr.step();
+    total.push_back(ms_since(t0));
+    allocs += allocations() - a0;
+    fwd.push_back(1e3 * r.seconds_forward);
+    bwd.push_back(1e3 * r.seconds_backward);
+    spa.push_back(1e3 * r.seconds_spatial);
+    tmp.push_back(1e3 * r.seconds_temporal);
+  }
+  const double ms = median(total), flops = c.gemm_flops();
+  const double phases = median(fwd) + median(bwd) + median(spa) + median(tmp);
+  return {{"name", c.name},
+          {"ms", ms},
+          {"forward_ms", median(fwd)},
+          {"backward_ms", median(bwd)},
+          {"spatial_ms", median(spa)},
+          {"temporal_ms", median(tmp)},
+          {"other_ms", std::max(0.0, ms - phases)},
+          {"gflop", flops * 1e-9},
+          {"gflops", flops * 1e-9 / (ms * 1e-3)},
+          {"batched", tr.task_gradients().batched},
+          {"allocs_per_step", double(allocs) / double(total.size())},
+          {"reps", total.size()}};
+}
+
+nlohmann::json time_paths(const MlpCase& c, const Settings& s) {
+  Setup setup(c);
+  Tape tape;
+  std::vector<Var> losses;
+  setup.model->forward(tape, losses);
+  const ParameterLayout layout(*setup.model);
+  const std::vector<real> w(c.tasks, real(1));
+  TaskGradients per_task, batched;
+  auto time_one = [&](TaskGradientPath path, TaskGradients& out) {
+    for (int i = 0; i < s.warmup; ++i) collect_task_gradients(tape, losses, w, layout, GradientScope::shared, out, path);
+    std::vector<double> t;
+    const auto start = Clock::now();
+    while (int(t.size()) < s.min_reps || ms_since(start) < 500 * s.min_seconds) {
+      const auto t0 = Clock::now();
+      collect_task_gradients(tape, losses, w, layout, GradientScope::shared, out, path);
+      t.push_back(ms_since(t0));
+    }
+    return median(t);
+  };
+  const double ms_per_task = time_one(TaskGradientPath::per_task, per_task);
+  const double ms_batched = time_one(TaskGradientPath::automatic, batched);
+  double diff = 0, scale = 0;
+  for (std::size_t k = 0; k < per_task.J.size(); ++k) {
+    diff = std::max(diff, double(std::abs(per_task.J.data()[k] - batched.J.data()[k])));
+    scale = std::max(scale, double(std::abs(per_task.J.data()[k])));
+  }
+  return {{"name", c.name},
+          {"per_task_ms", ms_per_task},
+          {"batched_ms", ms_batched},
+          {"speedup", ms_per_task / ms_batched},
+          {"batched", batched.batched},
+          {"max_rel_diff", scale > 0 ? diff / scale : diff}};
+}
+
+nlohmann::json run_toy(std::size_t steps) {
+  const auto t0 = Clock::now();
+  models::Toy2d toy({real(-8.5), real(7.5)});
+  Trainer tr(toy, make_aggregator({{"name", "pcgrad"}}), make_optimizer({{"name", "adam"}, {"lr", 1e-3}}),
+             TrainerOptions{}, Rng(0));
+  const std::size_t a0 = allocations();
+  for (std::size_t i = 0; i < steps; ++i) tr.step();
+  const double allocs = double(allocations() - a0) / double(std::max<std::size_t>(steps, 1));
+  const double ms = ms_since(t0);
+  return {{"name", "toy"},
+          {"steps", steps},
+          {"seconds", ms * 1e-3},
+          {"us_per_step", 1e3 * ms / double(std::max<std::size_t>(steps, 1))},
+          {"allocs_per_step", allocs},
+          {"x", {double(toy.x().value(0, 0)), double(toy.x().value(0, 1))}}};
+}
+
+}  // namespace bench

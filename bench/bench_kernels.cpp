@@ -1,0 +1,84 @@
+#include "bench_kernels.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include <cblas.h>
+
+#include "mtlgrad/core/rng.hpp"
+#include "mtlgrad/optim/gramian.hpp"
+
+namespace bench {
+using mtlgrad::real;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+void xgemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb, double* c, int ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b,
+              ldb, 0.0, c, ldc);
+}
+void xgemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b,
+              ldb, 0.0f, c, ldc);
+}
+void xsyrk(int n, int k, const double* a, double* c) {
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, k, 1.0, a, k, 0.0, c, n);
+}
+void xsyrk(int n, int k, const float* a, float* c) {
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, k, 1.0f, a, k, 0.0f, c, n);
+}
+double xdot(int n, const double* x, const double* y) { return cblas_ddot(n, x, 1, y, 1); }
+float xdot(int n, const float* x, const float* y) { return cblas_sdot(n, x, 1, y, 1); }
+
+template <class F>
+double median_ms(int reps, F&& f) {
+  f();
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = Clock::now();
+    f();
+    t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+}  // namespace
+
+double gemm_gflops(std::size_t n, int reps) {
+  mtlgrad::Rng rng(7);
+  mtlgrad::Tensor a = rng.uniform_tensor(n, n, -1, 1), b = rng.uniform_tensor(n, n, -1, 1), c = a;
+  const int k = int(n);
+  const double ms = median_ms(reps, [&] { xgemm(false, false, k, k, k, a.data(), k, b.data(), k, c.data(), k); });
+  return 2.0 * double(n) * double(n) * double(n) / (ms * 1e6);
+}
+
+nlohmann::json gramian_kernels(std::size_t T, std::size_t P, int reps) {
+  mtlgrad::Rng rng(8);
+  mtlgrad::Tensor J = rng.uniform_tensor(T, P, -1, 1), G = mtlgrad::zeros(T, T);
+  const int t = int(T), p = int(P);
+  const real* j = J.data();
+  nlohmann::json out = {{"T", T}, {"P", P}};
+  out["dots_ms"] = median_ms(reps, [&] {
+    for (int a = 0; a < t; ++a)
+      for (int b = a; b < t; ++b) G(a, b) = G(b, a) = xdot(p, j + a * P, j + b * P);
+  });
+  out["syrk_ms"] = median_ms(reps, [&] { xsyrk(t, p, j, G.data()); });
+  out["gemm_ms"] = median_ms(reps, [&] { xgemm(false, true, t, t, p, j, p, j, p, G.data(), t); });
+  for (std::size_t block : {2048, 8192}) {
+    out["blocked" + std::to_string(block) + "_ms"] = median_ms(reps, [&] {
+      G.fill(0);
+      for (std::size_t c0 = 0; c0 < P; c0 += block) {
+        const int n = int(std::min(block, P - c0));
+        for (int a = 0; a < t; ++a)
+          for (int b = a; b < t; ++b) G(a, b) += xdot(n, j + a * P + c0, j + b * P + c0);
+      }
+    });
+  }
+  out["mtlgrad_ms"] = median_ms(reps, [&] { mtlgrad::gramian(J, G); });
+  return out;
+}
+
+}  // namespace bench

@@ -1,0 +1,136 @@
+// mtlgrad_bench: the multi-task step (forward, per-task gradients, spatial, temporal) and each of
+// its phases, for the sizes of issue #9, against a same-run GEMM rate. Table on stderr, JSON on
+// stdout. See docs/performance.md.
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "bench_cases.hpp"
+#include "bench_kernels.hpp"
+#include "mtlgrad/core/blas.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+bench::MlpCase mlp(const std::string& name, std::size_t in, std::size_t width, std::size_t T, std::size_t classes,
+                   std::size_t batch) {
+  bench::MlpCase c;
+  c.name = name;
+  c.in = in;
+  c.trunk = {width, width};
+  c.tasks = T;
+  c.classes = classes;
+  c.batch = batch;
+  return c;
+}
+
+std::string mlp_name(std::size_t width, std::size_t T) {
+  return "mlp784-" + std::to_string(width) + "-" + std::to_string(width) + "-T" + std::to_string(T);
+}
+
+void print_steps(const json& rows, double gemm) {
+  std::fprintf(stderr, "%-22s %9s %8s %8s %8s %8s %8s %7s %7s %6s %7s\n", "case", "ms/step", "fwd", "bwd", "spatial",
+               "temporal", "other", "GF/s", "%gemm", "batch", "alloc");
+  for (const json& r : rows)
+    std::fprintf(stderr, "%-22s %9.4f %8.4f %8.4f %8.4f %8.4f %8.4f %7.2f %6.1f%% %6s %7.1f\n",
+                 r["name"].get<std::string>().c_str(), r["ms"].get<double>(), r["forward_ms"].get<double>(),
+                 r["backward_ms"].get<double>(), r["spatial_ms"].get<double>(), r["temporal_ms"].get<double>(),
+                 r["other_ms"].get<double>(), r["gflops"].get<double>(), 100 * r["gflops"].get<double>() / gemm,
+                 r["batched"].get<bool>() ? "yes" : "no", r["allocs_per_step"].get<double>());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"mtlgrad_bench: times the multi-task step of issue #9 (JSON on stdout, table on stderr)"};
+  int threads = 1;
+  std::vector<std::string> cases = {"gemm", "tiny", "mlp", "paths", "gramian", "toy"};
+  bench::Settings s;
+  std::size_t toy_steps = 100000, gemm_n = 1536;
+  std::vector<std::size_t> Ts = {2, 4, 8};
+  app.add_option("--threads", threads, "OpenBLAS threads")->check(CLI::Range(1, 64));
+  app.add_option("--case", cases,
+                 "any of: gemm tiny mlp paths gramian toy sweep_t sweep_width (default: gemm tiny mlp paths gramian toy)");
+  app.add_option("--tasks", Ts, "T of the 784-256-256 cases (default 2 4 8)");
+  app.add_option("--warmup", s.warmup, "warm-up steps per case")->check(CLI::NonNegativeNumber);
+  app.add_option("--min-reps", s.min_reps, "at least this many timed steps")->check(CLI::PositiveNumber);
+  app.add_option("--min-seconds", s.min_seconds, "and at least this long per case")->check(CLI::NonNegativeNumber);
+  app.add_option("--toy-steps", toy_steps, "steps of the toy run");
+  app.add_option("--gemm-n", gemm_n, "size of the reference square GEMM");
+  CLI11_PARSE(app, argc, argv);
+  mtlgrad::blas::set_threads(threads);
+
+  auto wants = [&](const char* c) { return std::find(cases.begin(), cases.end(), c) != cases.end(); };
+  json out = {{"real", sizeof(mtlgrad::real) == 8 ? "double" : "float"}, {"threads", threads}};
+  const double gemm = bench::gemm_gflops(gemm_n, 7);
+  out["gemm_gflops"] = gemm;
+  out["gemm_n"] = gemm_n;
+  std::fprintf(stderr, "mtlgrad_bench: %s, %d BLAS thread(s); %zu^3 %cgemm: %.2f GF/s\n",
+               out["real"].get<std::string>().c_str(), threads, gemm_n, sizeof(mtlgrad::real) == 8 ? 'd' : 's', gemm);
+
+  std::vector<bench::MlpCase> step_cases;
+  if (wants("tiny")) step_cases.push_back(mlp("mlp2-32-32-T2", 2, 32, 2, 0, 64));
+  if (wants("mlp"))
+    for (std::size_t T : Ts) step_cases.push_back(mlp(mlp_name(256, T), 784, 256, T, 10, 256));
+  json steps = json::array();
+  for (const auto& c : step_cases) steps.push_back(bench::time_step(c, s));
+  if (!steps.empty()) print_steps(steps, gemm);
+  out["steps"] = steps;
+
+  if (wants("paths")) {
+    json rows = json::array();
+    std::vector<bench::MlpCase> pc = {mlp("mlp2-32-32-T2", 2, 32, 2, 0, 64)};
+    for (std::size_t T : Ts) pc.push_back(mlp(mlp_name(256, T), 784, 256, T, 10, 256));
+    std::fprintf(stderr, "\nper-task gradients: T reverse sweeps vs one batched sweep\n%-22s %11s %11s %8s %12s\n",
+                 "case", "per-task ms", "batched ms", "speedup", "max rel diff");
+    for (const auto& c : pc) {
+      json r = bench::time_paths(c, s);
+      std::fprintf(stderr, "%-22s %11.4f %11.4f %7.2fx %12.2e\n", c.name.c_str(), r["per_task_ms"].get<double>(),
+                   r["batched_ms"].get<double>(), r["speedup"].get<double>(), r["max_rel_diff"].get<double>());
+      rows.push_back(r);
+    }
+    out["paths"] = rows;
+  }
+
+  if (wants("gramian")) {
+    json rows = json::array();
+    std::fprintf(stderr, "\nGramian G = J J^T kernels (ms)\n%3s %8s %9s %9s %9s %11s %11s %9s\n", "T", "P", "dots",
+                 "syrk", "gemm", "blocked2048", "blocked8192", "mtlgrad");
+    for (std::size_t T : {2, 4, 8, 16})
+      for (std::size_t P : {1184, 266752}) {
+        json r = bench::gramian_kernels(T, P, P > 10000 ? 15 : 2001);
+        std::fprintf(stderr, "%3zu %8zu %9.4f %9.4f %9.4f %11.4f %11.4f %9.4f\n", T, P, r["dots_ms"].get<double>(),
+                     r["syrk_ms"].get<double>(), r["gemm_ms"].get<double>(), r["blocked2048_ms"].get<double>(),
+                     r["blocked8192_ms"].get<double>(), r["mtlgrad_ms"].get<double>());
+        rows.push_back(r);
+      }
+    out["gramian"] = rows;
+  }
+
+  if (wants("sweep_t")) {
+    json rows = json::array();
+    for (std::size_t T : {2, 4, 6, 8, 12, 16}) rows.push_back(bench::time_step(mlp(mlp_name(256, T), 784, 256, T, 10, 256), s));
+    std::fprintf(stderr, "\ncost versus T (784-256-256, B = 256)\n");
+    print_steps(rows, gemm);
+    out["sweep_t"] = rows;
+  }
+  if (wants("sweep_width")) {
+    json rows = json::array();
+    for (std::size_t w : {64, 128, 256, 512, 1024}) rows.push_back(bench::time_step(mlp(mlp_name(w, 4), 784, w, 4, 10, 256), s));
+    std::fprintf(stderr, "\ncost versus width (784-w-w, T = 4, B = 256)\n");
+    print_steps(rows, gemm);
+    out["sweep_width"] = rows;
+  }
+
+  if (wants("toy")) {
+    json r = bench::run_toy(toy_steps);
+    std::fprintf(stderr, "\ntoy: %zu steps of pcgrad + adam in %.3f s (%.3f us/step, %.1f allocations/step), x = (%.4f, %.4f)\n",
+                 toy_steps, r["seconds"].get<double>(), r["us_per_step"].get<double>(),
+                 r["allocs_per_step"].get<double>(), r["x"][0].get<double>(), r["x"][1].get<double>());
+    out["toy"] = r;
+  }
+  std::cout << out.dump(1) << "\n";
+  return 0;
+}
