@@ -193,6 +193,11 @@ TEST_CASE("dwa: weights 1 for two steps then T softmax of the loss ratios over t
   CHECK_THROWS_WITH_SUBSTR(b->load_state({{"tasks", 2}, {"previous", {1}}, {"before", json::array()}}),
                            "dwa: load_state: 'previous' has 1 values, expected T = 2");
   CHECK_THROWS_WITH_SUBSTR(b->load_state({{"previous", {1}}}), "dwa: load_state: expected an object with \"tasks\": T");
+  CHECK_THROWS_WITH_SUBSTR(b->load_state({{"tasks", 2}, {"previous", json::array()}, {"before", {1, 2}}}),
+                           "dwa: load_state: 'before' is set but 'previous' is empty");
+  CHECK_THROWS_WITH_SUBSTR(b->load_state({{"tasks", 2}, {"previous", 3}}), "dwa: load_state: 'previous' is missing or not an array");
+  b->load_state({{"tasks", 2}, {"previous", {1, 2}}, {"before", json::array()}});
+  CHECK_THROWS_WITH_SUBSTR(step(*b, matrix({{1, 2}}), rng, {1}), "dwa: the Jacobian has T = 1 tasks but the state holds T = 2");
 }
 
 TEST_CASE("uw: w = exp(-s) and s follows SGD on exp(-s) L + s") {
