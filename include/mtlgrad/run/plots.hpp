@@ -1,0 +1,50 @@
+#pragma once
+/// @file plots.hpp
+/// PNG plots drawn by gnuplot (the pngcairo terminal, else png) where it is installed. Plotting
+/// never fails a run: without gnuplot, or when gnuplot fails, the data files and the .gp script
+/// stay in the directory (run `gnuplot NAME.gp` there later) and a note goes to NAME.gplog.
+///
+/// Per run (the "plots" observer, config section {"plots": {"enabled": true}}, on by default):
+///   - loss.png: every task's training loss against the step (metrics.csv), log scale when all
+///     losses are positive;
+///   - trajectory.png (toy2d only): the path of x over the contour of f1 + f2 on [−10, 10]²
+///     (toy_contour.dat, computed with Toy2d::objectives), the start, the end and the Pareto set
+///     x2 = −8.3552, x1 ∈ [−7, 7] — the figure of CAGrad (Liu et al. 2021).
+/// Per sweep (write_sweep_table):
+///   - table.png: a bar per group and task of the table's headline metric (test accuracy where
+///     present, else the final loss), the error bar ± one sample std;
+///   - curves.png: per task the training loss (and the held-out accuracy when the runs evaluated
+///     during training, eval_every > 0) against the step, the mean over each group's seeds;
+///   - trajectories.png (toy2d sweeps): one panel per group of every grid key but model.start and
+///     seed, each run's path over the contour.
+
+#include <string>
+#include <vector>
+
+#include "mtlgrad/run/observer.hpp"
+
+namespace mtlgrad {
+
+struct SweepTable;
+
+/// "pngcairo" or "png" if gnuplot is installed and has it, else "" (probed once).
+const std::string& gnuplot_terminal();
+
+/// Writes `dir`/`stem`.gp and runs gnuplot on it in `dir` (its messages go to `stem`.gplog).
+/// True when gnuplot exists and succeeded; never throws.
+bool run_gnuplot(const std::string& dir, const std::string& stem, const std::string& script);
+
+/// f1 + f2 of the toy on an n×n grid of [lo, hi]², as gnuplot grid data ("x1 x2 f" lines, a blank
+/// line after each x1).
+std::string toy_contour_data(double lo, double hi, std::size_t n);
+
+/// loss.png (and trajectory.png for the toy) of the run directory `dir`; false if nothing was drawn.
+bool plot_run(const std::string& dir);
+
+/// table.png, curves.png (and trajectories.png) of a sweep (see above).
+void plot_sweep(const SweepTable& table, const std::string& dir);
+
+/// The "plots" observer's registry entry (src/run/observers.cpp).
+ObserverEntry plots_observer_entry();
+
+}  // namespace mtlgrad

@@ -1,0 +1,90 @@
+#pragma once
+/// @file sweep.hpp
+/// A sweep = one base config × a grid of overrides → one run directory per grid point, run in
+/// parallel, then one comparison table (sweep_table.hpp). `mtlgrad sweep` is a thin shell on it.
+///
+/// Grid. Each axis is "key.path=v1,v2,..." (commas inside [...], {...} or "..." do not split);
+/// each value is parsed as JSON where it can be, else taken as a string, and applied like
+/// `--set key.path=value` (apply_override). The runs are the cartesian product, the first axis
+/// varying slowest; run k (0-based) of the product has index k. Seeds are the axis "seed".
+///
+/// Single-task baselines (`baselines`): for every value of the "seed" axis (or the base seed) and
+/// every task t, one more run with the base config, "aggregator": "sum" and task_weights one-hot
+/// on t — the same architecture, data and optimizer, trained on task t's loss alone. They follow
+/// the grid runs in the index order (seed slowest, then t) and feed Δm (sweep_table.hpp).
+///
+/// Directory layout of a sweep DIR:
+///
+///     DIR/sweep.json               the base config, the grid, the baseline flag, the run count
+///     DIR/<run name>/sweep_run.json  {"index", "assignment": [[key, value], ...], "baseline_task"}
+///     DIR/<run name>/...           the run directory of run_experiment (summary.json when done)
+///     DIR/table.csv, table.md, table.png, curves.png (and trajectories.png for the toy)
+///
+/// A run's name is its assignments "key=value" joined by ",", every character outside
+/// [A-Za-z0-9._=,+-] replaced by '_' (runs of them collapsed); baselines are named
+/// "single-task=<task>,seed=<s>". Two grid points with the same name are an error.
+///
+/// Resuming: a run whose summary.json exists is skipped; one with a checkpoint.cbor continues
+/// from it; any other is run from scratch. Sharding: shard i/n runs the indices k with k mod n = i.
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mtlgrad {
+
+struct GridAxis {
+  std::string key;
+  std::vector<nlohmann::json> values;
+};
+
+/// Parses "key.path=v1,v2,..."; a missing '=', an empty key, an empty value or unbalanced brackets
+/// throw std::invalid_argument quoting the axis and saying the expected form.
+GridAxis parse_grid_axis(const std::string& spec);
+
+/// "i/n" with 0 <= i < n; anything else throws std::invalid_argument.
+std::pair<std::size_t, std::size_t> parse_shard(const std::string& spec);
+
+using Assignment = std::vector<std::pair<std::string, nlohmann::json>>;
+
+struct SweepRun {
+  std::size_t index = 0;
+  std::string name;
+  Assignment assignment;  ///< in grid order ("single-task" first for a baseline)
+  int baseline_task = -1; ///< the task of a single-task baseline, else −1
+  nlohmann::json config;  ///< the base config with the assignment applied
+};
+
+/// The sanitised directory name of an assignment (see above).
+std::string run_name(const Assignment& assignment);
+
+/// Every run of the grid (and the baselines, given the model's task names), in index order.
+std::vector<SweepRun> expand_sweep(const nlohmann::json& base, const std::vector<GridAxis>& grid,
+                                   const std::vector<std::string>& baseline_tasks = {});
+
+struct SweepOptions {
+  std::string out_dir;
+  std::size_t jobs = 1;  ///< worker threads (each sets blas::set_threads(1))
+  std::size_t shard_index = 0, shard_count = 1;
+  bool progress = false;  ///< count and ETA on stderr (the per-run lines are always printed)
+  bool plots = true;      ///< the run directories' "plots" observer (off for tests)
+};
+
+struct SweepReport {
+  std::size_t total = 0;    ///< runs in this shard
+  std::size_t skipped = 0;  ///< already finished (summary.json present)
+  std::size_t ran = 0;
+  std::vector<std::string> failed;  ///< "name: message" of each run that threw (its error.txt)
+  std::vector<std::string> ran_names;
+};
+
+/// Writes DIR/sweep.json and runs this shard's unfinished runs over `jobs` threads. A run that
+/// throws is recorded in DIR/<name>/error.txt and the report; the others go on.
+SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& grid, const std::vector<SweepRun>& runs,
+                      const SweepOptions& options);
+
+}  // namespace mtlgrad

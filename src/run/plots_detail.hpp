@@ -1,0 +1,132 @@
+#pragma once
+// Shared by plots.cpp (per run) and plots_sweep.cpp (per sweep): reading metrics.csv, quoting for
+// the shell and gnuplot, the terminal preamble, and the toy's contour background.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/run/plots.hpp"
+
+namespace mtlgrad::plots_detail {
+namespace fs = std::filesystem;
+
+inline std::string quote_shell(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+/// A gnuplot string literal (single quotes; a quote inside is doubled).
+inline std::string gq(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);
+  return q + "'";
+}
+
+struct Csv {
+  std::vector<std::string> header;
+  std::vector<std::vector<double>> rows;
+  int col(const std::string& name) const {
+    for (std::size_t k = 0; k < header.size(); ++k)
+      if (header[k] == name) return int(k);
+    return -1;
+  }
+};
+
+inline Csv read_csv(const std::string& path) {
+  Csv c;
+  std::ifstream in(path);
+  std::string line, cell;
+  if (!std::getline(in, line)) return c;
+  std::stringstream hs(line);
+  while (std::getline(hs, cell, ',')) c.header.push_back(cell);
+  while (std::getline(in, line)) {
+    std::stringstream ls(line);
+    std::vector<double> row;
+    while (std::getline(ls, cell, ',')) row.push_back(std::strtod(cell.c_str(), nullptr));
+    c.rows.push_back(row);
+  }
+  return c;
+}
+
+inline std::vector<std::string> loss_columns(const Csv& c) {
+  std::vector<std::string> tasks;
+  for (const auto& h : c.header)
+    if (h.rfind("loss_", 0) == 0) tasks.push_back(h.substr(5));
+  return tasks;
+}
+
+inline std::string model_name(const std::string& run_dir) {
+  try {
+    const auto cfg = nlohmann::json::parse(read_file(run_dir + "/config.json"));
+    const auto& m = cfg.at("model");
+    return m.is_string() ? m.get<std::string>() : m.value("name", std::string());
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+inline std::string preamble(const std::string& output, int width, int height) {
+  std::ostringstream s;
+  const std::string& term = gnuplot_terminal();
+  s << "set terminal " << term << " size " << width << "," << height
+    << (term == "pngcairo" ? " enhanced font 'sans,10'" : "") << "\nset output " << gq(output) << "\n";
+  return s.str();
+}
+
+/// The contour background of the toy: toy_contour.dat (written if missing) as an image, its
+/// contour lines, and the Pareto set. `prefix` goes before each plot clause list.
+inline std::string toy_background(const std::string& dir) {
+  const std::string data = dir + "/toy_contour.dat";
+  if (!fs::exists(data)) write_file_atomic(data, toy_contour_data(-10, 10, 101));
+  return "set contour base\nset cntrparam levels 24\nunset surface\nset view map\nset table 'toy_contour_lines.dat'\n"
+         "splot 'toy_contour.dat' using 1:2:3 with lines notitle\nunset table\nunset contour\n"
+         "$pareto << EOD\n-7 -8.3552\n7 -8.3552\nEOD\n"
+         "set xrange [-10:10]\nset yrange [-10:10]\nset size ratio -1\nset xlabel 'x_1'\nset ylabel 'x_2'\n"
+         "set palette defined (0 '#ffffff', 1 '#e3eef8', 2 '#b9d4ea', 3 '#8fb8dc')\nset cblabel 'f_1 + f_2'\n";
+}
+
+inline std::string toy_layers() {
+  return "'toy_contour.dat' using 1:2:3 with image notitle, 'toy_contour_lines.dat' using 1:2 with lines "
+         "lc rgb '#888888' lw 0.5 notitle, $pareto using 1:2 with lines lc rgb '#d62728' lw 4 title 'Pareto set'";
+}
+
+/// One run's path: "x1 x2" lines from the x_0, x_1 columns of its metrics.csv (whitespace-separated
+/// like the contour files, since gnuplot has one datafile separator per plot).
+inline std::string path_data(const Csv& c) {
+  const int a = c.col("x_0"), b = c.col("x_1");
+  std::ostringstream s;
+  for (const auto& r : c.rows)
+    if (a >= 0 && b >= 0 && std::size_t(std::max(a, b)) < r.size()) s << r[std::size_t(a)] << " " << r[std::size_t(b)] << "\n";
+  return s.str();
+}
+
+/// The clauses drawing block `index` of `file` (a path_data block of `rows` lines): the path, its
+/// start (a filled circle) and its end (a filled diamond).
+inline std::string path_clauses(const std::string& file, std::size_t index, std::size_t rows, const std::string& title,
+                                int color) {
+  std::ostringstream s;
+  const std::string src = gq(file) + " index " + std::to_string(index);
+  s << ", " << src << " using 1:2 with lines lw 2 lc " << color << " title " << gq(title) << ", " << src
+    << " every ::0::0 using 1:2 with points pt 7 ps 1.3 lc " << color << " notitle, " << src << " every ::"
+    << (rows ? rows - 1 : 0) << " using 1:2 with points pt 13 ps 2 lc " << color << " notitle";
+  return s.str();
+}
+
+inline bool all_positive(const Csv& c, const std::vector<int>& cols) {
+  for (const auto& r : c.rows)
+    for (int k : cols)
+      if (k >= int(r.size()) || !(r[std::size_t(k)] > 0)) return false;
+  return true;
+}
+
+
+}  // namespace mtlgrad::plots_detail
