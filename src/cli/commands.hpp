@@ -21,3 +21,4 @@ int cmd_list(const Args& args);       // src/cli/cmd_list.cpp
 nlohmann::json read_stdin_json(const std::string& command);
 
 }  // namespace mtlgrad::cli
+int cmd_sweep(const Args& args);      // src/cli/cmd_sweep.cpp

@@ -37,6 +37,7 @@ const std::map<std::string, Command>& commands() {
       {"list", {mtlgrad::cli::cmd_list, "list every model, spatial stage and temporal stage with its options"}},
       {"optimize", {mtlgrad::cli::cmd_optimize, "run an optimizer on gradients from stdin (JSON)"}},
       {"aggregate", {mtlgrad::cli::cmd_aggregate, "run a spatial stage on Jacobians from stdin (JSON)"}},
+      {"sweep", {mtlgrad::cli::cmd_sweep, "run a config over a grid (seeds included) in parallel; table of mean ± std"}},
   };
   return c;
 }

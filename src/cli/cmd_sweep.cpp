@@ -1,0 +1,94 @@
+// mtlgrad sweep CONFIG.json --grid key=v1,v2,... [--grid ...] [--set k=v ...] [--out DIR] [--jobs N]
+//               [--shard i/n] [--baselines] [--no-plots]
+// mtlgrad sweep --merge DIR... [--out DIR]
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "mtlgrad/core/options.hpp"
+#include "mtlgrad/run/experiment.hpp"
+#include "mtlgrad/run/sweep.hpp"
+#include "mtlgrad/run/sweep_table.hpp"
+
+namespace mtlgrad::cli {
+
+nlohmann::json load_config(const std::string& path, const std::vector<std::string>& sets);  // cmd_run.cpp
+
+namespace {
+
+void write_table(const std::vector<std::string>& dirs, const std::string& out) {
+  const SweepTable table = collect_sweep_table(dirs);
+  write_sweep_table(table, out);
+  std::fprintf(stderr, "%s\nsweep: table %s/table.md (and table.csv); plots %s/*.png\n", table_markdown(table).c_str(),
+               out.c_str(), out.c_str());
+}
+
+}  // namespace
+
+int cmd_sweep(const Args& args) {
+  CLI::App app{"Runs a config over a grid of overrides (the cartesian product; seeds are the key 'seed'), one run "
+               "directory per point under --out, in parallel, skipping finished runs; then writes table.csv, "
+               "table.md and plots (mean ± std over seeds per group). --merge only collects finished runs.",
+               "mtlgrad sweep"};
+  std::string config_path, out, shard = "0/1";
+  std::vector<std::string> grids, sets, merge;
+  std::size_t jobs = std::max(1u, std::thread::hardware_concurrency());
+  bool baselines = false, no_plots = false;
+  app.add_option("config", config_path, "experiment config (JSON)");
+  app.add_option("--grid", grids, "an axis: key.path=v1,v2,... (values parsed as JSON where they can be)")->take_all();
+  app.add_option("--set", sets, "override a key of the base config: --set optimizer.lr=1e-3")->take_all();
+  app.add_option("--out", out, "sweep directory (default: runs/sweep-<config name>)");
+  app.add_option("--jobs", jobs, "runs at a time (threads; default: the number of cores)")->check(CLI::PositiveNumber);
+  app.add_option("--shard", shard, "run only runs k with k mod n == i (i/n), e.g. for a Slurm array");
+  app.add_flag("--baselines", baselines, "also run the single-task baselines (one per task and seed) and report Δm");
+  app.add_flag("--no-plots", no_plots, "no per-run plots (the sweep's own plots are still drawn)");
+  app.add_option("--merge", merge, "collect the finished runs under these sweep directories into one table")
+      ->take_all();
+  std::vector<std::string> argv(args.rbegin(), args.rend());
+  try {
+    app.parse(argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (!merge.empty()) {
+    if (!config_path.empty() || !grids.empty())
+      throw std::invalid_argument("--merge takes sweep directories only, not a config or --grid");
+    write_table(merge, out.empty() ? merge.front() : out);
+    return 0;
+  }
+  if (config_path.empty()) throw std::invalid_argument("a config is required (or --merge DIR...)");
+  const auto [shard_index, shard_count] = parse_shard(shard);
+  std::vector<GridAxis> grid;
+  for (const auto& g : grids) grid.push_back(parse_grid_axis(g));
+  const nlohmann::json base = load_config(config_path, sets);
+  // Validate the first grid point before anything runs (typos in a --grid key surface here).
+  const std::vector<SweepRun> probe = expand_sweep(base, grid);
+  const std::vector<std::string> tasks = config_task_names(probe.front().config);
+  const std::vector<SweepRun> runs = expand_sweep(base, grid, baselines ? tasks : std::vector<std::string>{});
+  if (out.empty()) out = "runs/sweep-" + base.value("name", std::string("run"));
+
+  SweepOptions o;
+  o.out_dir = out;
+  o.jobs = jobs;
+  o.shard_index = shard_index;
+  o.shard_count = shard_count;
+  o.progress = true;
+  o.plots = !no_plots;
+  std::fprintf(stderr, "sweep: %zu runs (%zu in shard %zu/%zu) into %s, %zu at a time\n", runs.size(),
+               (runs.size() + shard_count - 1 - shard_index) / shard_count, shard_index, shard_count, out.c_str(), jobs);
+  const SweepReport rep = run_sweep(base, grid, runs, o);
+  std::fprintf(stderr, "sweep: %zu ran, %zu already finished, %zu failed\n", rep.ran, rep.skipped, rep.failed.size());
+  for (const auto& f : rep.failed) std::fprintf(stderr, "  failed: %s\n", f.c_str());
+  std::size_t finished = 0;
+  for (const auto& r : runs) finished += std::filesystem::exists(out + "/" + r.name + "/summary.json");
+  if (shard_count == 1 || finished == runs.size()) write_table({out}, out);
+  else
+    std::fprintf(stderr, "sweep: %zu of %zu runs finished; the table is written when all shards are done (or by "
+                 "mtlgrad sweep --merge %s)\n", finished, runs.size(), out.c_str());
+  return rep.failed.empty() ? 0 : 1;
+}
+
+}  // namespace mtlgrad::cli
