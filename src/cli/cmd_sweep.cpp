@@ -21,6 +21,9 @@ namespace {
 
 void write_table(const std::vector<std::string>& dirs, const std::string& out) {
   const SweepTable table = collect_sweep_table(dirs);
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) throw std::runtime_error("cannot create " + out + ": " + ec.message());
   write_sweep_table(table, out);
   std::fprintf(stderr, "%s\nsweep: table %s/table.md (and table.csv); plots %s/*.png\n", table_markdown(table).c_str(),
                out.c_str(), out.c_str());

@@ -88,6 +88,14 @@ bool stat_of(const std::vector<const FinishedRun*>& runs, const char* key, const
   return true;
 }
 
+/// RFC 4180: a field with a comma, quote or newline is quoted, its quotes doubled.
+std::string csv_field(const std::string& v) {
+  if (v.find_first_of(",\"\n") == std::string::npos) return v;
+  std::string q = "\"";
+  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
 std::string num(double v, const char* fmt) {
   if (std::isnan(v)) return "";
   char buf[40];
@@ -200,14 +208,14 @@ void for_each_metric(const SweepTable& t, F&& f) {
 
 std::string table_csv(const SweepTable& t) {
   std::string s = "group";
-  for (const auto& k : t.keys) s += "," + k;
+  for (const auto& k : t.keys) s += "," + csv_field(k);
   s += ",n";
   for_each_metric(t, [&](const std::string& name, const std::string&, auto) { s += "," + name + "_mean," + name + "_std"; });
   if (t.has_delta_m) s += ",delta_m_pct";
   s += "\n";
   for (const auto& row : t.rows) {
-    s += row.group;
-    for (const auto& v : row.key_values) s += "," + v;
+    s += csv_field(row.group);
+    for (const auto& v : row.key_values) s += "," + csv_field(v);
     s += "," + std::to_string(row.n);
     for_each_metric(t, [&](const std::string&, const std::string&, auto get) {
       const SweepStat st = get(row);

@@ -67,6 +67,7 @@ TEST_CASE("mtlgrad sweep runs a 2x2 toy grid, prints one line per run and writes
   CHECK(count(md, "| 1 |") == 4);  // four groups of one run each
   const std::string csv = read_all(dir / "table.csv");
   CHECK(csv.rfind("group,aggregator.name,model.start,n,loss_f1_mean,loss_f1_std,loss_f2_mean,loss_f2_std\n", 0) == 0);
+  CHECK(csv.find("\n\"aggregator.name=sum,model.start=[9,9]\",sum,\"[9,9]\",1,") != std::string::npos);
 
   // Rerun: nothing left to do.
   const Result again = sweep(common);

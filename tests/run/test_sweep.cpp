@@ -137,6 +137,11 @@ TEST_CASE("a 2x2 sweep writes 4 runs and a table of the right groups, means and 
   CHECK(csv.rfind("group,optimizer.lr,n,loss_c_mean,loss_c_std,loss_r_mean,loss_r_std,test_loss_c_mean", 0) == 0);
   CHECK(csv.find("\noptimizer.lr=0.05,0.05,2,") != std::string::npos);
   CHECK(table_markdown(t).find("| optimizer.lr=0.2 | 2 |") != std::string::npos);
+  // Values with commas are quoted in the CSV (RFC 4180).
+  SweepTable quoted = t;
+  quoted.rows[0].key_values[0] = "[1,2]";
+  quoted.rows[0].group = "x=\"[1,2]\"";
+  CHECK(table_csv(quoted).find("\n\"x=\"\"[1,2]\"\"\",\"[1,2]\",2,") != std::string::npos);
   fs::remove_all(dir);
 }
 
