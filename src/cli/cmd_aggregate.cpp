@@ -87,12 +87,7 @@ int cmd_aggregate(const Args& args) {
                  a.c_str(), kHelp);
     return 2;
   }
-  nlohmann::json in;
-  try {
-    in = read_stdin_json("aggregate");
-  } catch (const nlohmann::json::out_of_range& e) {  // a number beyond double, e.g. 1e999
-    throw std::invalid_argument(std::string("aggregate: standard input holds a number that is not finite: ") + e.what());
-  }
+  const nlohmann::json in = read_stdin_json("aggregate");
   OptionReader r(in, "input");
   auto agg = make_aggregator(r.require<nlohmann::json>("aggregator"), "aggregator");
   Rng rng(r.get<std::uint64_t>("seed", 0));

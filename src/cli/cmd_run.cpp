@@ -12,13 +12,7 @@
 namespace mtlgrad::cli {
 
 nlohmann::json load_config(const std::string& path, const std::vector<std::string>& sets) {
-  nlohmann::json config;
-  const std::string text = read_file(path);
-  try {
-    config = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::invalid_argument(path + ": not valid JSON (at byte " + std::to_string(e.byte) + "): " + e.what());
-  }
+  nlohmann::json config = parse_json(read_file(path), path);
   if (!config.is_object()) throw ConfigError(path + ": a config must be a JSON object, got " + json_type(config));
   for (const auto& s : sets) apply_override(config, s);
   return config;

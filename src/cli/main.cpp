@@ -4,24 +4,9 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <new>
 
 #include "commands.hpp"
-
-namespace mtlgrad::cli {
-
-nlohmann::json read_stdin_json(const std::string& command) {
-  const std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
-    throw std::invalid_argument(command + ": standard input is empty; expected a JSON object");
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::invalid_argument(command + ": standard input is not valid JSON (at byte " +
-                                std::to_string(e.byte) + "): " + e.what());
-  }
-}
-
-}  // namespace mtlgrad::cli
 
 namespace {
 

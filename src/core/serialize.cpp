@@ -1,5 +1,7 @@
 #include "mtlgrad/core/serialize.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -8,6 +10,7 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <strings.h>
 #include <unistd.h>
 
 namespace mtlgrad {
@@ -47,6 +50,41 @@ Tensor tensor_from_json(const nlohmann::json& j, const std::string& what) {
     t.data()[k++] = real(v.get<double>());
   }
   return t;
+}
+
+namespace {
+
+// " (NaN and Infinity ...)" when the word the parser stopped in is one of them.
+std::string non_finite_hint(const std::string& text, std::size_t byte) {
+  std::size_t p = std::min(byte > 0 ? byte - 1 : 0, text.size());
+  while (p > 0 && std::isalpha(static_cast<unsigned char>(text[p - 1]))) --p;
+  const std::string word = text.substr(p, 3);
+  if (strncasecmp(word.c_str(), "nan", 3) == 0 || strncasecmp(word.c_str(), "inf", 3) == 0)
+    return " (NaN and Infinity are not JSON numbers: JSON cannot express non-finite values)";
+  return "";
+}
+
+}  // namespace
+
+nlohmann::json parse_json(const std::string& text, const std::string& what) {
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw std::invalid_argument(what + " is empty; expected a JSON object");
+  using Event = nlohmann::json::parse_event_t;
+  const auto limit_depth = [&what](int depth, Event event, nlohmann::json&) {
+    if (depth >= kMaxJsonDepth && (event == Event::object_start || event == Event::array_start))
+      throw std::invalid_argument(what + ": arrays and objects nested deeper than " + std::to_string(kMaxJsonDepth) +
+                                  " levels");
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(text, limit_depth);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw std::invalid_argument(what + ": not valid JSON (at byte " + std::to_string(e.byte) + ")" +
+                                non_finite_hint(text, e.byte) + ": " + e.what());
+  } catch (const nlohmann::json::out_of_range& e) {  // 1e999
+    throw std::invalid_argument(what + ": holds a number that is not finite (beyond the range of a double): " +
+                                e.what());
+  }
 }
 
 void write_file_atomic(const std::string& path, const std::string& content) {

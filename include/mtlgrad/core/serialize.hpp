@@ -22,6 +22,16 @@ Tensor tensor_from_json(const nlohmann::json& j, const std::string& what);
 /// A flat JSON list of the tensor's values, row-major.
 nlohmann::json flat_json(const Tensor& t);
 
+/// Deepest nesting of arrays and objects that parse_json accepts (a config needs about 6).
+constexpr int kMaxJsonDepth = 128;
+
+/// Parses JSON text; `what` names its source in messages ("run.json", "aggregate: standard
+/// input"). Throws std::invalid_argument naming `what` for: text that is empty or only white
+/// space; a syntax error (with its byte offset, and a hint when the text spells NaN or Infinity,
+/// which JSON cannot express); a number beyond the range of double (1e999); nesting deeper than
+/// kMaxJsonDepth (which would otherwise exhaust the stack when the value is printed).
+nlohmann::json parse_json(const std::string& text, const std::string& what);
+
 /// Writes `content` to `path` through a temporary file in the same directory and a rename, so
 /// that a reader (or a crash) sees either the old file or the whole new one, never a partial one.
 /// Throws std::runtime_error naming the path on failure.
