@@ -54,7 +54,8 @@ class OptionReader {
   T require(const std::string& key) {
     declare(key);
     auto it = j_.find(key);
-    if (it == j_.end()) throw ConfigError(path_ + ": missing required key '" + key + "'");
+    if (it == j_.end())
+      throw ConfigError((path_.empty() ? std::string("config") : path_) + ": missing required key '" + key + "'");
     return convert<T>(*it, key);
   }
   bool has(const std::string& key) const { return j_.contains(key); }
