@@ -12,6 +12,9 @@
 /// ConfigError derives from std::invalid_argument; its message starts with the key path
 /// ("optimizer.lr: ...").
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
