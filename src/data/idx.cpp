@@ -59,6 +59,23 @@ class IdxFile {
                       std::to_string(got));
   }
 
+  // Reads exactly n bytes of `what` into `out`, which grows as the data arrives: a header that
+  // claims more than the file holds costs no more memory than the file's content plus one chunk.
+  void read_exact(std::vector<std::uint8_t>& out, std::size_t n, const std::string& what) {
+    constexpr std::size_t kChunk = std::size_t(1) << 24;
+    const std::size_t start = offset_;
+    out.clear();
+    while (out.size() < n) {
+      const std::size_t have = out.size(), want = std::min(kChunk, n - have);
+      out.resize(have + want);
+      const std::size_t got = read_some(out.data() + have, want);
+      out.resize(have + got);
+      if (got < want)
+        fail(start, "truncated: expected " + std::to_string(n) + " bytes of " + what + ", the file ends after " +
+                        std::to_string(out.size()));
+    }
+  }
+
   std::uint32_t read_u32(const std::string& what) {
     std::uint8_t b[4];
     read_exact(b, 4, what);
@@ -109,8 +126,7 @@ IdxImages read_idx_images(const std::string& path) {
   if (bytes > (unsigned __int128)(std::size_t(1) << 40))
     f.fail(4, "implausible sizes " + std::to_string(im.count) + "×" + std::to_string(im.rows) + "×" +
                   std::to_string(im.cols));
-  im.pixels.resize(std::size_t(bytes));
-  f.read_exact(im.pixels.data(), im.pixels.size(),
+  f.read_exact(im.pixels, std::size_t(bytes),
                "pixel data (" + std::to_string(im.count) + " images of " + std::to_string(im.rows) + "×" +
                    std::to_string(im.cols) + ")");
   f.expect_end();
@@ -120,9 +136,9 @@ IdxImages read_idx_images(const std::string& path) {
 std::vector<std::uint8_t> read_idx_labels(const std::string& path, std::size_t classes) {
   IdxFile f(path);
   const std::size_t count = read_header(f, 1, "labels")[0];
-  std::vector<std::uint8_t> labels(count);
+  std::vector<std::uint8_t> labels;
   const std::size_t start = f.offset();
-  f.read_exact(labels.data(), count, "labels (" + std::to_string(count) + ")");
+  f.read_exact(labels, count, "labels (" + std::to_string(count) + ")");
   f.expect_end();
   for (std::size_t i = 0; i < count; ++i)
     if (labels[i] >= classes)
