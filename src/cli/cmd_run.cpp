@@ -36,7 +36,7 @@ int cmd_run(const Args& args) {
   try {
     app.parse(argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // --help: 0; a usage error: 2, as for every command
   }
   const nlohmann::json config = load_config(config_path, sets);
   if (check) {
