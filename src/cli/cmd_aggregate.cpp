@@ -118,6 +118,9 @@ int cmd_aggregate(const Args& args) {
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument(at + ": " + e.what());
     }
+    if (!all_finite(out.direction))
+      throw std::invalid_argument(at + ": the update direction of " + agg->name() +
+                                  " is not finite (the values overflow; scale the Jacobian down)");
     nlohmann::json o{{"grad", flat_json(out.direction)}};
     if (!out.weights.empty()) {
       nlohmann::json w = nlohmann::json::array();
