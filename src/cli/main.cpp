@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
   }
   try {
     return it->second.run(mtlgrad::cli::Args(argv + 2, argv + argc));
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "mtlgrad %s: error: out of memory: a size in the input asks for more memory than there is\n",
+                 name.c_str());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mtlgrad %s: error: %s\n", name.c_str(), e.what());
     return 1;
