@@ -95,18 +95,16 @@ T OptionReader::convert(const nlohmann::json& v, const std::string& key) const {
     if (!v.is_boolean()) type_error(v, key, "true or false");
     return v.get<bool>();
   } else if constexpr (std::is_integral_v<T>) {
-    if (v.is_number_integer()) {
-      if constexpr (std::is_unsigned_v<T>) {
-        if (v.is_number_unsigned()) return v.get<T>();
-        if (v.get<long long>() < 0) type_error(v, key, "a non-negative integer");
-        return T(v.get<long long>());
-      } else {
-        return v.get<T>();
-      }
-    }
-    if (v.is_number_float()) {
-      const double d = v.get<double>();
-      if (d == double((long long)d) && (!std::is_unsigned_v<T> || d >= 0)) return T(d);
+    // Whole numbers within T's range only: never a silent wrap, never an out-of-range cast.
+    using L = std::numeric_limits<T>;
+    if (v.is_number_unsigned()) {
+      if (v.get<std::uint64_t>() <= std::uint64_t(L::max())) return T(v.get<std::uint64_t>());
+    } else if (v.is_number_integer()) {
+      const std::int64_t i = v.get<std::int64_t>();
+      if (i >= std::int64_t(L::min()) && (i < 0 || std::uint64_t(i) <= std::uint64_t(L::max()))) return T(i);
+    } else if (v.is_number_float()) {
+      const double d = v.get<double>(), bound = std::ldexp(1.0, L::digits);  // 2^digits: beyond T
+      if (d == std::floor(d) && d < bound && d >= (L::is_signed ? -bound : 0.0)) return T(d);
     }
     type_error(v, key, std::is_unsigned_v<T> ? "a non-negative integer" : "an integer");
   } else if constexpr (std::is_floating_point_v<T>) {
