@@ -4,8 +4,10 @@
 /// d = Jᵀ w (1×P). A stage that is a weighting computes w from G alone (O(T²)–O(T³) scalar work)
 /// and then forms d with one pass over J.
 ///
-/// gramian() uses T(T+1)/2 BLAS dot products: for M = N = T and a huge K, that beats one syrk or
-/// gemm by up to 5× for T ≤ 4 and ties at T = 8 (measured, ISSUES #9). Never xt::sum(a * b).
+/// gramian() uses T(T+1)/2 BLAS dot products per block of 2048 columns, summed over the blocks:
+/// for M = N = T and a huge K, dots beat one syrk or gemm by up to 5× for T ≤ 4, and the blocks
+/// read J from memory once, so they also tie syrk at T = 16 where one dot per pair is 3× slower
+/// (measured, ISSUES #9, bench/mtlgrad_bench --case gramian). Never xt::sum(a * b).
 
 #include <vector>
 
@@ -15,6 +17,9 @@ namespace mtlgrad {
 
 /// G = J Jᵀ into a T×T tensor (resized if needed), exactly symmetric.
 void gramian(const Tensor& J, Tensor& G);
+/// The same without gramian()'s overflow check: a non-finite entry of J gives a non-finite G_ii
+/// (for callers that test J's finiteness through G, as the trainer does).
+void gramian_unchecked(const Tensor& J, Tensor& G);
 /// d = Σ_i w[i] J[i, :] into a 1×P tensor (resized if needed). w.size() must equal J's rows.
 void combine(const Tensor& J, const std::vector<real>& w, Tensor& d);
 /// Throws std::invalid_argument("<stage>: ...") if J has no rows or a non-finite entry.
