@@ -107,8 +107,8 @@ const StepRecord& Trainer::step() {
   }
   record_.seconds_backward = seconds_since(t0);
   record_.losses = grads_.losses;
+  compute_pair_metrics();  // first: check_finite scans only the rows of J whose G_ii is not finite
   check_finite();
-  compute_pair_metrics();
   ++step_;
   if (record_.skipped) {
     if (look) restore_after_lookahead();
@@ -185,14 +185,15 @@ void Trainer::aggregate() {
 }
 
 void Trainer::check_finite() {
-  const auto names = model_.task_names();
+  auto name = [this](std::size_t i) { return model_.task_names()[i]; };  // only for a message
   std::string problem;
   for (std::size_t i = 0; i < grads_.losses.size() && problem.empty(); ++i)
     if (!std::isfinite(grads_.losses[i]))
-      problem = "loss of task " + std::to_string(i) + " (" + names[i] + ") is " + std::to_string(grads_.losses[i]);
+      problem = "loss of task " + std::to_string(i) + " (" + name(i) + ") is " + std::to_string(grads_.losses[i]);
   const std::size_t P = grads_.J.shape(1);
+  // Row i holds a NaN or ±inf only if G_ii = ‖g_i‖² is not finite (compute_pair_metrics ran first).
   for (std::size_t i = 0; i < grads_.J.shape(0) && problem.empty(); ++i)
-    for (std::size_t c = 0; c < P; ++c) {
+    for (std::size_t c = 0; c < P && !std::isfinite(gramian_(i, i)); ++c) {
       const real v = grads_.J(i, c);
       if (std::isfinite(v)) continue;
       // Name the parameter that column c belongs to.
@@ -207,14 +208,14 @@ void Trainer::check_finite() {
         }
         off += p.param->value.size();
       }
-      problem = "gradient of task " + std::to_string(i) + " (" + names[i] + ") with respect to " + pname + " is " +
+      problem = "gradient of task " + std::to_string(i) + " (" + name(i) + ") with respect to " + pname + " is " +
                 std::to_string(v);
       break;
     }
   for (std::size_t i = 0; i < grads_.heads.size() && problem.empty(); ++i)
     for (std::size_t k = 0; k < grads_.heads[i].size() && problem.empty(); ++k)
       if (!all_finite(grads_.heads[i][k]))
-        problem = "gradient of task " + std::to_string(i) + " (" + names[i] + ") with respect to its head parameter " +
+        problem = "gradient of task " + std::to_string(i) + " (" + name(i) + ") with respect to its head parameter " +
                   layout_.heads[i][k].name + " is not finite";
   if (problem.empty()) return;
   if (options_.nonfinite == NonFinitePolicy::error) {
@@ -226,7 +227,7 @@ void Trainer::check_finite() {
 
 void Trainer::compute_pair_metrics() {
   const std::size_t T = grads_.J.shape(0);
-  gramian(grads_.J, gramian_);
+  gramian_unchecked(grads_.J, gramian_);  // a non-finite J is check_finite's to report
   record_.grad_norms.resize(T);
   for (std::size_t i = 0; i < T; ++i) record_.grad_norms[i] = std::sqrt(std::max(gramian_(i, i), real(0)));
   if (record_.cos.shape(0) != T) record_.cos.resize({T, T});
