@@ -30,13 +30,15 @@ Node& Tape::next_node() {
   return n;
 }
 
-Var Tape::leaf(const Tensor& value) {
+Var Tape::bind(const char* op, const Tensor& value, bool requires_grad) {
   Node& n = next_node();
-  n.op = "leaf";
+  n.op = op;
   n.ref = &value;
-  n.requires_grad = true;
+  n.requires_grad = requires_grad;
   return Var(this, std::uint32_t(size_ - 1));
 }
+
+Var Tape::leaf(const Tensor& value) { return bind("leaf", value, true); }
 
 Var Tape::param(Parameter& p) {
   for (std::size_t i = 0; i < size_; ++i)
@@ -48,13 +50,7 @@ Var Tape::param(Parameter& p) {
   return v;
 }
 
-Var Tape::input(const Tensor& value) {
-  Node& n = next_node();
-  n.op = "input";
-  n.ref = &value;
-  n.requires_grad = false;
-  return Var(this, std::uint32_t(size_ - 1));
-}
+Var Tape::input(const Tensor& value) { return bind("input", value, false); }
 
 Var Tape::constant(const Tensor& value) {
   Node& n = next_node();

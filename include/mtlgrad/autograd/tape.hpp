@@ -139,6 +139,8 @@ class Tape {
 
  private:
   Node& next_node();
+  /// A leaf bound to an outside tensor (leaf, param, input).
+  Var bind(const char* op, const Tensor& value, bool requires_grad);
   void run_backward(Var out, const Tensor& seed);
 
   std::deque<Node> nodes_;
