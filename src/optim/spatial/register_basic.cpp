@@ -8,17 +8,14 @@ namespace mtlgrad::detail {
 void register_basic_aggregators(Registry<Aggregator>& r) {
   using K = FixedWeighting::Kind;
   const auto fixed = [](K kind) {
-    return [kind](const nlohmann::json& spec, const std::string& path) -> std::unique_ptr<Aggregator> {
-      OptionReader o(spec, path);
-      o.declare("name");
+    return factory([kind](OptionReader& o) {
       std::vector<real> w;
       if (kind == K::weighted) {
         w = o.require<std::vector<real>>("weights");
         o.check(!w.empty(), "weights", "one weight per task, a non-empty list");
       }
-      o.finish();
-      return std::make_unique<FixedWeighting>(kind, std::move(w));
-    };
+      return [kind, w] { return std::make_unique<FixedWeighting>(kind, w); };
+    });
   };
   r.add({"sum", "d = Σ_i g_i", {{"name", "sum"}}, fixed(K::sum)});
   r.add({"mean", "d = Σ_i g_i / T", {{"name", "mean"}}, fixed(K::mean)});
@@ -26,13 +23,10 @@ void register_basic_aggregators(Registry<Aggregator>& r) {
          {{"name", "weighted"}, {"weights", nlohmann::json::array()}}, fixed(K::weighted)});
   r.add({"pcgrad", "projecting conflicting gradients (Yu et al. 2020, arXiv 2001.06782)",
          {{"name", "pcgrad"}, {"order", "random"}, {"reduction", "sum"}},
-         [](const nlohmann::json& spec, const std::string& path) -> std::unique_ptr<Aggregator> {
-           OptionReader o(spec, path);
-           o.declare("name");
+         factory([](OptionReader& o) {
            const SurgeryOptions s = SurgeryOptions::read(o);
-           o.finish();
-           return std::make_unique<PCGrad>(s);
-         }});
+           return [=] { return std::make_unique<PCGrad>(s); };
+         })});
 }
 
 }  // namespace mtlgrad::detail

@@ -15,25 +15,6 @@ namespace {
 
 using Factory = Registry<Aggregator>::Factory;
 
-// Reads the options with `read` (an OptionReader with "name" declared; unknown keys are then an
-// error), then builds; a range error of a constructor is prefixed with the spec's path.
-template <class Read>
-Factory factory(Read read) {
-  return [read](const nlohmann::json& spec, const std::string& path) -> std::unique_ptr<Aggregator> {
-    OptionReader o(spec, path);
-    o.declare("name");
-    auto make = read(o);
-    o.finish();
-    try {
-      return make();
-    } catch (const ConfigError&) {
-      throw;
-    } catch (const std::invalid_argument& e) {
-      throw ConfigError(path + ": " + e.what());
-    }
-  };
-}
-
 template <class Stage>
 Factory no_options() {
   return factory([](OptionReader&) { return [] { return std::make_unique<Stage>(); }; });
