@@ -72,7 +72,7 @@ TEST_CASE("tracker: bias-corrected EMA written out by hand") {
   CHECK(std::abs(tr.ema_cos()(1, 1) - 1) <= tol);
 }
 
-TEST_CASE("tracker: beta 0 is the last step, skipped steps are not recorded") {
+TEST_CASE("tracker: beta 0 is the last step and skipped steps are not recorded") {
   AgreementOptions o;
   o.beta = 0;
   AgreementTracker tr(o);
@@ -197,7 +197,7 @@ TEST_CASE("grouping: recovers planted groups") {
   CHECK(double(g.score) == doctest::Approx(brute_best(A, 2, lab)).epsilon(1e-12));
 }
 
-TEST_CASE("grouping: equals a brute force over random matrices, every k") {
+TEST_CASE("grouping: equals a brute force over random matrices for every k") {
   Rng rng(11);
   for (std::size_t T = 1; T <= 7; ++T)
     for (int rep = 0; rep < 3; ++rep) {
@@ -219,7 +219,7 @@ TEST_CASE("grouping: equals a brute force over random matrices, every k") {
     }
 }
 
-TEST_CASE("grouping: k = T is all singletons with score 0, T = 10 is searched, errors") {
+TEST_CASE("grouping: k = T is all singletons with score 0 and T = 10 is searched and bad input is named") {
   const Tensor A = matrix({{1, 0.5, 0.2}, {0.5, 1, 0.1}, {0.2, 0.1, 1}});
   const Grouping g = best_grouping(A, 3);
   CHECK(g.group == std::vector<std::size_t>{0, 1, 2});
@@ -272,7 +272,7 @@ class Quadratic : public MultiTaskModel {
 
 }  // namespace
 
-TEST_CASE("TAG: look-ahead affinity of a quadratic by hand, parameters restored bit-exactly") {
+TEST_CASE("TAG: look-ahead affinity of a quadratic by hand with the parameters restored bit-exactly") {
   // θ = (1, 2), a_0 = (0, 0), a_1 = (2, 0), h = (1, 2), η = 0.5:
   //   L_0(θ) = ½(1 + 4) + ½ + 1 = 4,  L_1(θ) = ½(1 + 4) + 2 + 1 = 5.5
   //   g_0 = θ − a_0 = (1, 2) → θ' = (0.5, 1):  L_0 = ½(0.25 + 1) + 1.5 = 2.125,  L_1 = ½(2.25 + 1) + 3 = 4.625

@@ -65,7 +65,7 @@ struct EnvGuard {
 
 TEST_SUITE("agreement run") {
 
-TEST_CASE("MMoE planted groups: within-group pairs agree, across-group pairs conflict, grouping recovers them") {
+TEST_CASE("MMoE planted groups: within-group pairs agree more than across-group pairs and the grouping recovers them") {
   // P: groups {0, 1} and {2, 3}, p_in = 0.8, p_out = −0.4 (eigenvalues 0.2, 0.2, 1, 2.6: PSD)
   const std::string dir = scratch("planted");
   const json summary =
@@ -111,7 +111,7 @@ TEST_CASE("MMoE graded relatedness: the agreement matrix orders the pairs as p (
     CHECK(c[0][1].get<double>() > c[1][2].get<double>());
     CHECK(c[1][2].get<double>() > c[0][2].get<double>());
   }
-  SUBCASE("negative p: |p02| = 0.6 > |p12| = 0.3, and the heads absorb the sign") {
+  SUBCASE("negative p: |p02| = 0.6 > |p12| = 0.3 as the heads absorb the sign") {
     // A linear head can flip the sign of the feature it reads, so the SHARED trunk's gradients
     // of anti-related tasks need not conflict: the trunk's agreement follows |p| here
     // (observed over seeds 1-4, docs/memory_experiment.md).
@@ -140,7 +140,7 @@ TEST_CASE("a checkpointed run resumes to the same agreement.json") {
   CHECK(read_file(cut + "/agreement.json") == read_file(full + "/agreement.json"));
 }
 
-TEST_CASE("heatmaps: drawn with gnuplot, and a missing or failing gnuplot never fails the run") {
+TEST_CASE("heatmaps: drawn with gnuplot and a missing or failing gnuplot never fails the run") {
   const json toy = {{"name", "toy"},
                     {"model", {{"name", "toy2d"}}},
                     {"optimizer", {{"name", "sgd"}, {"lr", 0.01}}},
