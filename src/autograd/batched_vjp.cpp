@@ -1,7 +1,13 @@
 // The batched VJPs: each op's VJP of ops_*.cpp applied to every live block of a BatchedSweep,
 // with the same arithmetic per element (so the two paths agree to the last bit outside BLAS).
+// g++ -O2 vectorises only loops whose trip count needs no runtime checks ("very cheap" cost
+// model); these loops over blocks need an alias check. Elementwise, so the results do not change.
+#pragma GCC optimize("vect-cost-model=dynamic")
+
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "mtlgrad/autograd/batched.hpp"
 #include "raw_gemm.hpp"
@@ -16,6 +22,17 @@ void emit(real* d, std::size_t n, bool first, F&& v) {
     for (std::size_t k = 0; k < n; ++k) d[k] = v(k);
   else
     for (std::size_t k = 0; k < n; ++k) d[k] += v(k);
+}
+
+/// keep ? v : +0, without a branch (relu's signs are random: a branch mispredicts half the time,
+/// and g++ -O2 turns g·1[y > 0] into one). Equal to the per-task path's g·1[y > 0] for finite g.
+inline real keep_if(bool keep, real v) {
+  using Bits = std::conditional_t<sizeof(real) == 8, std::uint64_t, std::uint32_t>;
+  Bits b;
+  std::memcpy(&b, &v, sizeof b);
+  b &= Bits(0) - Bits(keep);
+  std::memcpy(&v, &b, sizeof b);
+  return v;
 }
 
 /// An elementwise op of one input: ∂x = g ⊙ f'(k), f' read from the node (value, input, constants).
@@ -68,13 +85,16 @@ void matmul_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t 
 
 void relu_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) {
   const real* y = n.value.data();
-  elementwise(s, tape, n, self, [y](real g, std::size_t k) { return g * real(y[k] > real(0)); });
+  elementwise(s, tape, n, self, [y](real g, std::size_t k) { return keep_if(y[k] > real(0), g); });
 }
 
 void leaky_relu_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) {
   const real* x = tape.value(n.in[0]).data();
   const real slope = n.k[0];
-  elementwise(s, tape, n, self, [x, slope](real g, std::size_t k) { return x[k] > real(0) ? g : slope * g; });
+  elementwise(s, tape, n, self, [x, slope](real g, std::size_t k) {
+    const bool pos = x[k] > real(0);
+    return keep_if(pos, g) + keep_if(!pos, slope * g);  // one of the two is +0
+  });
 }
 
 void tanh_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) {
