@@ -57,7 +57,7 @@ int main() {
   std::vector<Tensor> systematic, alternating;
   for (int t = 0; t < 8; ++t) {
     const real wobble = real(0.1) * real((t % 3) - 1);
-    systematic.push_back(matrix({{1, 0.3}, {-0.8 + wobble, 0.6}}));
+    systematic.push_back(matrix({{1, 0.3}, {real(-0.8) + wobble, 0.6}}));
     alternating.push_back(t % 2 == 0 ? matrix({{1, 0.3}, {-0.8, 0.6}}) : matrix({{1, 0.3}, {0.8, 0.6}}));
   }
   run("1. systematic conflict: g1·g2 < 0 at every step", systematic);
