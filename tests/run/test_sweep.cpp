@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/run/experiment.hpp"
 #include "mtlgrad/run/sweep.hpp"
 #include "mtlgrad/run/sweep_table.hpp"
 #include "test_util.hpp"
@@ -159,6 +160,31 @@ TEST_CASE("rerunning a sweep runs only the runs without summary.json") {
   CHECK(fs::last_write_time(dir + "/optimizer.lr=0.05,seed=2/summary.json") == kept_time);
   CHECK(summary(dir, lost)["final_losses"] == before["final_losses"]);  // redone, bit-identical
   fs::remove_all(dir);
+}
+
+TEST_CASE("a run interrupted after a checkpoint is resumed by the sweep and ends as if never interrupted") {
+  const std::string whole = scratch("ck_whole"), broken = scratch("ck_broken");
+  nlohmann::json base = small_mlp();
+  base["checkpoint_every"] = 4;
+  const std::vector<GridAxis> grid = {parse_grid_axis("seed=1")};
+  sweep(base, grid, whole);
+  // The same run, killed at step 6 (after the checkpoint of step 4), as the sweep would have started it.
+  const SweepRun run = expand_sweep(base, grid).front();
+  nlohmann::json config = run.config;
+  config["plots"] = {{"enabled", false}};
+  RunOptions killed;
+  killed.on_step = [](const Trainer& t, const StepRecord&) {
+    if (t.steps() == 6) throw std::runtime_error("killed");
+  };
+  CHECK_THROWS_WITH_SUBSTR(run_experiment(config, broken + "/" + run.name, killed), "killed");
+  REQUIRE(fs::exists(broken + "/" + run.name + "/checkpoint.cbor"));
+  const SweepReport rep = sweep(base, grid, broken);
+  CHECK(rep.ran == 1);
+  CHECK(rep.failed.empty());
+  CHECK(summary(broken, run.name)["final_losses"] == summary(whole, run.name)["final_losses"]);
+  CHECK(summary(broken, run.name)["final_params"] == summary(whole, run.name)["final_params"]);
+  fs::remove_all(whole);
+  fs::remove_all(broken);
 }
 
 TEST_CASE("two shards merged give the table of the whole sweep") {
