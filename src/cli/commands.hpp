@@ -15,10 +15,10 @@ int cmd_optimize(const Args& args);   // src/cli/cmd_optimize.cpp
 int cmd_aggregate(const Args& args);  // src/cli/cmd_aggregate.cpp
 int cmd_run(const Args& args);        // src/cli/cmd_run.cpp
 int cmd_list(const Args& args);       // src/cli/cmd_list.cpp
+int cmd_sweep(const Args& args);      // src/cli/cmd_sweep.cpp
 
 /// Reads all of standard input and parses it as JSON; a parse error throws std::invalid_argument
 /// naming the byte offset and what the parser expected.
 nlohmann::json read_stdin_json(const std::string& command);
 
 }  // namespace mtlgrad::cli
-int cmd_sweep(const Args& args);      // src/cli/cmd_sweep.cpp
