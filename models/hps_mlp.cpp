@@ -69,23 +69,41 @@ void HpsMlp::load_data_state(const nlohmann::json& state) {
   draw_batch();
 }
 
+void HpsMlp::full_pass(const MultiTaskData& data, std::vector<real>& losses, std::vector<Tensor>* outputs, Batch& all) {
+  std::vector<std::size_t> idx(data.size());
+  for (std::size_t k = 0; k < idx.size(); ++k) idx[k] = k;
+  gather(data, idx, all);
+  Tape tape;
+  std::vector<Var> l, out;
+  losses_of(tape, all, l, &out);
+  losses.resize(l.size());
+  for (std::size_t i = 0; i < l.size(); ++i) losses[i] = l[i].item();
+  if (outputs) {
+    outputs->resize(out.size());
+    for (std::size_t i = 0; i < out.size(); ++i) (*outputs)[i] = out[i].value();
+  }
+}
+
+bool HpsMlp::training_losses(std::vector<real>& losses) {
+  Batch all;
+  full_pass(train_, losses, nullptr, all);
+  return true;
+}
+
 nlohmann::json HpsMlp::evaluate() {
   if (test_.size() == 0) return nlohmann::json::object();
   Batch all;
-  std::vector<std::size_t> idx(test_.size());
-  for (std::size_t k = 0; k < idx.size(); ++k) idx[k] = k;
-  gather(test_, idx, all);
-  Tape tape;
-  std::vector<Var> losses, outputs;
-  losses_of(tape, all, losses, &outputs);
+  std::vector<real> losses;
+  std::vector<Tensor> outputs;
+  full_pass(test_, losses, &outputs, all);
   nlohmann::json loss = nlohmann::json::array(), acc = nlohmann::json::array();
   for (std::size_t i = 0; i < losses.size(); ++i) {
-    loss.push_back(double(losses[i].item()));
+    loss.push_back(double(losses[i]));
     if (test_.tasks[i].kind != TaskSpec::Kind::classification) {
       acc.push_back(nullptr);
       continue;
     }
-    const Tensor& y = outputs[i].value();
+    const Tensor& y = outputs[i];
     std::size_t right = 0;
     for (std::size_t r = 0; r < y.shape(0); ++r) {
       std::size_t best = 0;

@@ -40,6 +40,7 @@ class HpsMlp : public MultiTaskModel {
   bool next_batch() override;
   std::size_t batches_per_epoch() const override { return sampler_.batches_per_epoch(); }
   nlohmann::json evaluate() override;
+  bool training_losses(std::vector<real>& losses) override;
   nlohmann::json data_state() const override { return state_before_batch_; }
   void load_data_state(const nlohmann::json& state) override;
   std::string describe() const override;
@@ -50,6 +51,8 @@ class HpsMlp : public MultiTaskModel {
 
  private:
   void draw_batch();
+  /// Losses (and, for classification, outputs) of every row of `data`, in one forward pass.
+  void full_pass(const MultiTaskData& data, std::vector<real>& losses, std::vector<Tensor>* outputs, Batch& all);
 
   const MultiTaskData& train_;
   const MultiTaskData& test_;

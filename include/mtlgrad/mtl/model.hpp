@@ -41,6 +41,9 @@ class MultiTaskModel {
   virtual bool next_batch() { return false; }
   /// Batches in one epoch (1 for a model without data).
   virtual std::size_t batches_per_epoch() const { return 1; }
+  /// The task losses on the WHOLE training set at the current parameters (for summary.json's
+  /// "final_losses"); false for a model without data, whose forward() already is the objective.
+  virtual bool training_losses(std::vector<real>& /*losses*/) { return false; }
   /// Held-out metrics: {"loss": [T], "accuracy": [T] (classification tasks; null otherwise)}, or
   /// an empty object for a model without held-out data.
   virtual nlohmann::json evaluate() { return nlohmann::json::object(); }
