@@ -83,8 +83,9 @@ nlohmann::json time_step(const MlpCase& c, const Settings& s) {
     const std::size_t a0 = allocations();
     const auto t0 = Clock::now();
     const StepRecord& r = tr.step();
-    total.push_back(ms_since(t0));
-    allocs += allocations() - a0;
+    const double ms = ms_since(t0);
+    allocs += allocations() - a0;  // before the push_backs below, which allocate now and then
+    total.push_back(ms);
     fwd.push_back(1e3 * r.seconds_forward);
     bwd.push_back(1e3 * r.seconds_backward);
     spa.push_back(1e3 * r.seconds_spatial);
