@@ -62,23 +62,22 @@ void collect_task_gradients(Tape& tape, const std::vector<Var>& losses, const st
                 collect_task_gradients_batched(tape, losses, weights, layout, scope, out);
   if (out.batched) return;
 
-  std::vector<Var> wrt;
+  auto& [wrt, task_wrt, head_begin, g, seed] = out.scratch;
+  wrt.clear();
   for (const auto& p : layout.shared) wrt.push_back(tape.param(*p.param));
   const std::size_t n_shared = wrt.size();
-  std::vector<std::size_t> head_begin(T + 1, n_shared);
+  head_begin.assign(T + 1, n_shared);
   for (std::size_t i = 0; i < T; ++i) {
     for (const auto& p : layout.heads[i]) wrt.push_back(tape.param(*p.param));
     head_begin[i + 1] = wrt.size();
   }
 
-  std::vector<Tensor> g;
-  Tensor seed = scalar(1);
   for (std::size_t i = 0; i < T; ++i) {
     seed(0, 0) = weights[i];
     // One reverse sweep for task i: its gradient of every shared parameter and of its own head
     // (scope "all": of every head, which is zero for the other tasks' heads unless they share).
     if (scope == GradientScope::shared) {
-      std::vector<Var> task_wrt(wrt.begin(), wrt.begin() + long(n_shared));
+      task_wrt.assign(wrt.begin(), wrt.begin() + long(n_shared));
       task_wrt.insert(task_wrt.end(), wrt.begin() + long(head_begin[i]), wrt.begin() + long(head_begin[i + 1]));
       tape.grad(losses[i], seed, task_wrt, g);
       out.heads[i].resize(head_begin[i + 1] - head_begin[i]);

@@ -41,6 +41,13 @@ struct TaskGradients {
   std::vector<real> losses;                     ///< L_i (unweighted)
   bool batched = false;                         ///< the last collection took the batched sweep
   BatchedSweep sweep;                           ///< its buffers, reused from step to step
+  /// The per-task path's lists and buffers, reused from step to step.
+  struct Scratch {
+    std::vector<Var> wrt, task_wrt;
+    std::vector<std::size_t> head_begin;
+    std::vector<Tensor> g;
+    Tensor seed = scalar(1);
+  } scratch;
 };
 
 /// How collect_task_gradients differentiates: `automatic` takes ONE batched reverse sweep for all
