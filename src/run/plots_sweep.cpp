@@ -103,12 +103,12 @@ void plot_sweep_curves(const SweepTable& table, const std::string& dir) {
   const int panels_y = has_acc ? 2 : 1;
   std::ostringstream s;
   s << preamble("curves.png", int(560 * T), 430 * panels_y + 18 * int(G)) << "set multiplot layout " << panels_y << "," << T
-    << " title 'training curves per group (mean over seeds)'\nset grid\nset key below font ',9' noenhanced title "
-    << gq(join(table.keys, ", ")) << "\n";
+    << " title " << gq("training curves per group of " + join(table.keys, ", ") + " (mean over seeds)")
+    << " noenhanced\nset grid\nset key below font ',9' noenhanced\n";
   for (int panel = 0; panel < panels_y; ++panel)
     for (std::size_t i = 0; i < T; ++i) {
       const bool accp = panel == 1;
-      s << "set title " << gq((accp ? "held-out accuracy " : "training loss ") + table.tasks[i]) << "\nset xlabel 'step'\nset ylabel "
+      s << "set title " << gq((accp ? "held-out accuracy " : "training loss ") + table.tasks[i] + " against the step") << "\nunset xlabel\nset ylabel "
         << gq(accp ? "accuracy" : "loss") << "\n" << (accp ? "unset logscale y\n" : "") << "plot ";
       bool first = true;
       for (std::size_t g = 0; g < G; ++g) {
