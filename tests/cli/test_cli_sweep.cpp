@@ -49,7 +49,7 @@ std::size_t count(const std::string& text, const std::string& what) {
 
 TEST_SUITE("cli sweep") {
 
-TEST_CASE("mtlgrad sweep runs a 2x2 toy grid, prints one line per run and writes the table") {
+TEST_CASE("mtlgrad sweep runs a 2x2 toy grid and prints one line per run and writes the table") {
   const fs::path dir = fs::temp_directory_path() / ("mtlgrad_cli_sweep_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   const std::string common = "models/configs/toy2d.json --set steps=30 --set log_every=10 --no-plots --jobs 2 "

@@ -85,7 +85,7 @@ TEST_CASE("bad grid and shard syntax give clear errors") {
   CHECK(parse_shard("1/3") == std::make_pair(std::size_t(1), std::size_t(3)));
 }
 
-TEST_CASE("runs are the cartesian product, first axis slowest, with sanitised names") {
+TEST_CASE("runs are the cartesian product with the first axis slowest and sanitised names") {
   const nlohmann::json base = {{"model", {{"name", "toy2d"}}}, {"steps", 3}};
   const auto runs = expand_sweep(base, {parse_grid_axis("model.start=[-8.5,7.5],[9,9]"), parse_grid_axis("seed=0,1")});
   REQUIRE(runs.size() == 4);
@@ -106,7 +106,7 @@ TEST_CASE("runs are the cartesian product, first axis slowest, with sanitised na
   CHECK(with[5].baseline_task == 1);
 }
 
-TEST_CASE("a 2x2 sweep writes 4 runs and a table of the right groups, means and stds") {
+TEST_CASE("a 2x2 sweep writes 4 runs and a table of the right groups and means and stds") {
   const std::string dir = scratch("grid");
   const SweepReport rep = sweep(small_mlp(), kGrid, dir);
   CHECK(rep.ran == 4);
