@@ -15,6 +15,12 @@ struct Settings {
   double min_seconds = 1.0;
 };
 
+/// Time with this process's CPU time instead of the wall clock (steps and the toy; the phases of
+/// StepRecord stay wall-clock).
+void use_cpu_clock(bool cpu);
+/// Milliseconds of the chosen clock (wall, or the process's CPU time), from an arbitrary origin.
+double now_ms();
+
 /// hps_mlp: input `in`, trunk hidden sizes, T heads of one Linear each; classes > 0 means
 /// cross-entropy over that many classes, 0 means mse on one output.
 struct MlpCase {

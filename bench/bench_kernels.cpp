@@ -1,17 +1,16 @@
 #include "bench_kernels.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <vector>
 
 #include <cblas.h>
 
+#include "bench_cases.hpp"
 #include "mtlgrad/core/rng.hpp"
 #include "mtlgrad/optim/gramian.hpp"
 
 namespace bench {
 using mtlgrad::real;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -37,9 +36,9 @@ double median_ms(int reps, F&& f) {
   f();
   std::vector<double> t;
   for (int r = 0; r < reps; ++r) {
-    const auto t0 = Clock::now();
+    const double t0 = now_ms();
     f();
-    t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    t.push_back(now_ms() - t0);
   }
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
