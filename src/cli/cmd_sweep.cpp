@@ -41,8 +41,12 @@ int cmd_sweep(const Args& args) {
   std::size_t jobs = std::max(1u, std::thread::hardware_concurrency());
   bool baselines = false, no_plots = false;
   app.add_option("config", config_path, "experiment config (JSON)");
-  app.add_option("--grid", grids, "an axis: key.path=v1,v2,... (values parsed as JSON where they can be)")->take_all();
-  app.add_option("--set", sets, "override a key of the base config: --set optimizer.lr=1e-3")->take_all();
+  app.add_option("--grid", grids, "an axis: key.path=v1,v2,... (values parsed as JSON where they can be)")
+      ->take_all()
+      ->allow_extra_args(false);
+  app.add_option("--set", sets, "override a key of the base config: --set optimizer.lr=1e-3")
+      ->take_all()
+      ->allow_extra_args(false);
   app.add_option("--out", out, "sweep directory (default: runs/sweep-<config name>)");
   app.add_option("--jobs", jobs, "runs at a time (threads; default: the number of cores)")->check(CLI::PositiveNumber);
   app.add_option("--shard", shard, "run only runs k with k mod n == i (i/n), e.g. for a Slurm array");

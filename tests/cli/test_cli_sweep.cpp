@@ -82,6 +82,15 @@ TEST_CASE("mtlgrad sweep runs a 2x2 toy grid and prints one line per run and wri
   fs::remove_all(dir);
 }
 
+TEST_CASE("the config may follow the options: one value per --grid and --set") {
+  const fs::path dir = fs::temp_directory_path() / ("mtlgrad_cli_sweep_order_" + std::to_string(::getpid()));
+  const Result r = sweep("--grid seed=1 --set steps=3 models/configs/toy2d.json --no-plots --out '" + dir.string() + "'");
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(fs::exists(dir / "seed=1" / "summary.json"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("mtlgrad sweep reports bad arguments clearly") {
   Result r = sweep("models/configs/toy2d.json --grid seed");
   CHECK(r.code == 1);
