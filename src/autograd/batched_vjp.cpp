@@ -2,7 +2,9 @@
 // with the same arithmetic per element (so the two paths agree to the last bit outside BLAS).
 // g++ -O2 vectorises only loops whose trip count needs no runtime checks ("very cheap" cost
 // model); these loops over blocks need an alias check. Elementwise, so the results do not change.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("vect-cost-model=dynamic")
+#endif
 
 #include <cmath>
 #include <cstdint>
