@@ -71,10 +71,15 @@ std::uint64_t Rng::below(std::uint64_t n) {
 }
 
 std::vector<std::size_t> Rng::permutation(std::size_t n) {
-  std::vector<std::size_t> p(n);
-  for (std::size_t i = 0; i < n; ++i) p[i] = i;
-  shuffle(p);
+  std::vector<std::size_t> p;
+  permutation(n, p);
   return p;
+}
+
+void Rng::permutation(std::size_t n, std::vector<std::size_t>& out) {
+  out.resize(n);
+  for (std::size_t i = 0; i < n; ++i) out[i] = i;
+  shuffle(out);
 }
 
 Tensor Rng::uniform_tensor(std::size_t rows, std::size_t cols, real lo, real hi) {

@@ -33,6 +33,8 @@ class Rng {
   std::uint64_t below(std::uint64_t n);
   /// A uniformly random permutation of 0..n-1 (Fisher–Yates).
   std::vector<std::size_t> permutation(std::size_t n);
+  /// The same permutation written into `out` (resized; no allocation once it has the capacity).
+  void permutation(std::size_t n, std::vector<std::size_t>& out);
   /// Shuffles v in place (Fisher–Yates).
   template <class T>
   void shuffle(std::vector<T>& v) {

@@ -27,7 +27,7 @@ void GradVac::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
   order_.resize(T);
   for (std::size_t j = 0; j < T; ++j) order_[j] = j;
   for (std::size_t i = 0; i < T; ++i) {
-    if (o_.order == SurgeryOptions::Order::random) order_ = rng.permutation(T);
+    if (o_.order == SurgeryOptions::Order::random) rng.permutation(T, order_);
     // g_i' = Σ_k c_k g_k, kept with Gc = (g_k·g_i')_k and ‖g_i'‖² = cᵀGc, updated in O(T) per move.
     std::fill(c_.begin(), c_.end(), real(0));
     c_[i] = 1;

@@ -30,7 +30,7 @@ void SurgeryKernel::weights(const Tensor& G, const Tensor& strength, const Surge
   order_.resize(T);
   for (std::size_t j = 0; j < T; ++j) order_[j] = j;
   for (std::size_t i = 0; i < T; ++i) {
-    if (o.order == SurgeryOptions::Order::random) order_ = rng.permutation(T);
+    if (o.order == SurgeryOptions::Order::random) rng.permutation(T, order_);
     std::fill(c_.begin(), c_.end(), real(0));
     c_[i] = 1;
     for (std::size_t j : order_) {
