@@ -126,7 +126,7 @@ json summary_without_seconds(const fs::path& dir) {
 
 TEST_SUITE("cli") {
 
-TEST_CASE("kill -9 after a checkpoint, then --resume: the same bytes as an uninterrupted run") {
+TEST_CASE("kill -9 after a checkpoint then --resume: the same bytes as an uninterrupted run") {
   const fs::path root = fs::temp_directory_path() / ("mtlgrad_kill_resume_" + std::to_string(::getpid()));
   fs::remove_all(root);
   fs::create_directories(root);
