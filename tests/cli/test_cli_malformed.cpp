@@ -94,6 +94,9 @@ std::vector<std::pair<std::string, std::string>> train_files(std::string images,
 }
 
 const std::string kToy = R"("model": {"name": "toy2d"})";
+// Magnitudes that are finite in `real` but overflow once squared (kHuge) or summed (kMax).
+const std::string kHuge = std::is_same_v<mtlgrad::real, double> ? "1e200" : "1e30";
+const std::string kMax = std::is_same_v<mtlgrad::real, double> ? "1e308" : "3e38";
 const std::string kMlp = R"("model": {"name": "hps_mlp", "trunk": [4]})";
 const std::string kFashion =
     R"({"model": {"name": "hps_mlp", "trunk": [4]}, "data": {"name": "multifashion", "dir": "{dir}", "n": 2, "n_test": 2}})";
@@ -210,7 +213,7 @@ std::vector<Case> cases() {
       {"unknown command", "ruin", "", 2, {"unknown command 'ruin'", "usage: mtlgrad"}},
       // ---- numerical faults in a run
       {"a loss that is not finite stops the run", "run --quiet --out {dir}/run {in}",
-       R"({"model": {"name": "toy2d", "start": [0, -1e200]}, "steps": 5})", 1, {"step 1: loss of task 0 (f1) is inf"}},
+       R"({"model": {"name": "toy2d", "start": [0, -)" + kHuge + R"(]}, "steps": 5})", 1, {"step 1: loss of task 0 (f1) is inf"}},
       // ---- aggregate: standard input
       {"aggregate: empty input", kAgg, "", 1, {"aggregate: standard input is empty"}},
       {"aggregate: top level is a list", kAgg, "[[1]]", 1, {"input: expected an object, got array"}},
@@ -232,9 +235,9 @@ std::vector<Case> cases() {
        {"steps[1]: a Jacobian of shape [2,2]", "T and P cannot change between steps"}},
       {"aggregate: steps is an object", kAgg, "{" + kPc + R"(, "steps": {"a": 1}})", 1,
        {"input.steps: expected a non-empty list of Jacobians, got object"}},
-      {"aggregate: overflowing direction", kAgg, R"({"aggregator": "sum", "steps": [[[1e308], [1e308]]]})", 1,
+      {"aggregate: overflowing direction", kAgg, R"({"aggregator": "sum", "steps": [[[)" + kMax + "], [" + kMax + R"(]]]})", 1,
        {"steps[0]: the update direction of sum is not finite"}},
-      {"aggregate: overflowing Gramian", kAgg, "{" + kPc + R"(, "steps": [[[1e308, 1e308], [1e308, 1e308]]]})", 1,
+      {"aggregate: overflowing Gramian", kAgg, "{" + kPc + R"(, "steps": [[[)" + kMax + ", " + kMax + "], [" + kMax + ", " + kMax + R"(]]]})", 1,
        {"steps[0]: ", "overflow"}},
       {"aggregate: unknown key", kAgg, "{" + kPc + R"(, "step": [[[1]]]})", 1,
        {"input.step: unknown key (did you mean 'steps'?)"}},
@@ -256,7 +259,7 @@ std::vector<Case> cases() {
       {"optimize: huge nesting", kOpt, "{" + kSgd + R"(, "params": )" + nested(5000) + R"(, "grads": [[1]]})", 1,
        {"nested deeper than 128 levels"}},
       {"optimize: divergence", kOpt,
-       R"({"optimizer": {"name": "sgd", "lr": 1e308}, "params": [1e308], "grads": [[1e308]]})", 1,
+       R"({"optimizer": {"name": "sgd", "lr": )" + kMax + R"(}, "params": [)" + kMax + R"(], "grads": [[)" + kMax + R"(]]})", 1,
        {"step 1: the parameters are no longer finite", "try a smaller lr"}},
       {"optimize: unknown key", kOpt, "{" + kSgd + R"(, "params": [1], "grad": [[1]]})", 1,
        {"input.grad: unknown key (did you mean 'grads'?)"}},
