@@ -21,6 +21,14 @@ inline nlohmann::json load_fixture(const std::string& name) {
   return nlohmann::json::parse(in);
 }
 
+/// A tensor from a JSON list of rows (fixtures): [[1, 2], [3, 4]].
+inline Tensor from_rows(const nlohmann::json& rows) {
+  Tensor t = zeros(rows.size(), rows[0].size());
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    for (std::size_t j = 0; j < rows[i].size(); ++j) t(i, j) = rows[i][j].get<real>();
+  return t;
+}
+
 /// max_k |a_k − b_k| / max(1, |b_k|) — relative error with an absolute floor near zero.
 inline double max_rel_err(const Tensor& a, const Tensor& b) {
   REQUIRE_MESSAGE(a.shape() == b.shape(), "shapes " << shape_str(a) << " vs " << shape_str(b));

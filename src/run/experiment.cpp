@@ -18,6 +18,13 @@ namespace fs = std::filesystem;
 
 const char* version() { return "0.1.0"; }
 
+std::string format_duration(double s) {
+  char buf[32];
+  const long t = long(s + 0.5);
+  std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  return buf;
+}
+
 void apply_override(nlohmann::json& config, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -242,13 +249,6 @@ nlohmann::json objective_losses(Trainer& trainer) {
   return out;
 }
 
-std::string fmt_duration(double s) {
-  char buf[32];
-  const long t = long(s + 0.5);
-  std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
-  return buf;
-}
-
 }  // namespace
 
 nlohmann::json resolve_config(const nlohmann::json& config) { return build(config).resolved; }
@@ -335,7 +335,7 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
       std::string losses;
       for (real l : r.losses) losses += " " + num(double(float(l))).substr(0, 9);
       std::fprintf(stderr, "\r%s step %zu/%zu  losses%s  %.0f steps/s  left %s   ", s.cfg.name.c_str(), t,
-                   s.total_steps, losses.c_str(), rate, fmt_duration(double(s.total_steps - t) / rate).c_str());
+                   s.total_steps, losses.c_str(), rate, format_duration(double(s.total_steps - t) / rate).c_str());
     }
   }
   if (progress) std::fprintf(stderr, "\n");

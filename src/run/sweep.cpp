@@ -69,13 +69,6 @@ void apply(nlohmann::json& config, const std::string& key, const nlohmann::json&
   apply_override(config, key + "=" + value.dump());
 }
 
-std::string fmt_seconds(double s) {
-  char buf[32];
-  const long t = long(s + 0.5);
-  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
-  return buf;
-}
-
 }  // namespace
 
 GridAxis parse_grid_axis(const std::string& spec) {
@@ -242,7 +235,7 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
       }
       if (tty && done < todo.size())
         std::fprintf(stderr, "sweep: %zu/%zu runs done, %s elapsed, about %s left", done, todo.size(),
-                     fmt_seconds(el).c_str(), fmt_seconds(el / double(done) * double(todo.size() - done)).c_str());
+                     format_duration(el).c_str(), format_duration(el / double(done) * double(todo.size() - done)).c_str());
       std::fflush(stderr);
     }
   };

@@ -9,15 +9,9 @@
 
 using namespace mtlgrad;
 using nlohmann::json;
+using mtlgrad::test::from_rows;
 
 namespace {
-
-Tensor from_rows(const json& rows) {
-  Tensor t = zeros(rows.size(), rows[0].size());
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    for (std::size_t j = 0; j < rows[i].size(); ++j) t(i, j) = rows[i][j].get<real>();
-  return t;
-}
 
 // Random data: inputs U(-1, 1), one classification task of 4 classes, then regression tasks
 // alternating 1 and 2 outputs.

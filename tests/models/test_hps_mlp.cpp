@@ -10,15 +10,9 @@
 
 using namespace mtlgrad;
 using nlohmann::json;
+using mtlgrad::test::from_rows;
 
 namespace {
-
-Tensor from_rows(const json& rows) {
-  Tensor t = zeros(rows.size(), rows[0].size());
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    for (std::size_t j = 0; j < rows[i].size(); ++j) t(i, j) = rows[i][j].get<real>();
-  return t;
-}
 
 /// The fixture's batch as a data set of exactly one batch.
 DataSplit fixture_data(const json& ref) {

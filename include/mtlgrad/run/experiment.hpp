@@ -47,6 +47,9 @@ namespace mtlgrad {
 /// "0.1.0"
 const char* version();
 
+/// "hh:mm:ss" for a progress line (seconds rounded).
+std::string format_duration(double seconds);
+
 /// Applies "a.b.c=value" to a config: value is parsed as JSON where it can be, else taken as a
 /// string. Intermediate objects are created; indexing into a non-object is an error naming the key.
 void apply_override(nlohmann::json& config, const std::string& assignment);
