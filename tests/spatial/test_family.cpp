@@ -1,6 +1,7 @@
 // The Gramian weightings of the gradient-surgery family: TorchJD's golden table, numpy references
 // (tools/gen_family_golden.py), and properties over random Jacobians of chosen rank and scale.
 #include "test_util.hpp"
+#include "spatial/spatial_util.hpp"
 
 #include <cmath>
 #include <limits>
@@ -13,13 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-Aggregation run(const json& spec, const Tensor& J, std::uint64_t seed = 0) {
-  auto a = make_aggregator(spec);
-  Rng rng(seed);
-  Aggregation out;
-  a->aggregate(J, rng, out);
-  return out;
-}
 
 // J = A B with A T×r, B r×P normals, times `scale` (r = 0: zero J).
 Tensor random_jacobian(Rng& g, std::size_t T, std::size_t P, std::size_t r, real scale) {

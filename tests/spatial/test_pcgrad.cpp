@@ -1,4 +1,5 @@
 #include "test_util.hpp"
+#include "spatial/spatial_util.hpp"
 #include "spatial/test_pcgrad_reference.hpp"
 
 #include "mtlgrad/optim/aggregator.hpp"
@@ -10,13 +11,6 @@ using nlohmann::json;
 
 namespace {
 
-Aggregation run(const json& spec, const Tensor& J, std::uint64_t seed = 0) {
-  auto a = make_aggregator(spec);
-  Rng rng(seed);
-  Aggregation out;
-  a->aggregate(J, rng, out);
-  return out;
-}
 
 Tensor as_row(const std::vector<real>& w) {
   Tensor t = zeros(1, w.size());

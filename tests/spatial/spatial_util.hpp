@@ -1,0 +1,17 @@
+#pragma once
+// Shared by the spatial-stage tests: one aggregation of J by a stage built from its JSON spec.
+#include <nlohmann/json.hpp>
+
+#include "mtlgrad/optim/aggregator.hpp"
+
+namespace mtlgrad::test {
+
+inline Aggregation run(const nlohmann::json& spec, const Tensor& J, std::uint64_t seed = 0) {
+  auto a = make_aggregator(spec);
+  Rng rng(seed);
+  Aggregation out;
+  a->aggregate(J, rng, out);
+  return out;
+}
+
+}  // namespace mtlgrad::test
