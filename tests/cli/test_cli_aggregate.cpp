@@ -1,4 +1,5 @@
 #include "test_util.hpp"
+#include "cli/cli_util.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,32 +12,11 @@ using nlohmann::json;
 
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
+using mtlgrad::test::CliRun;
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// Runs `mtlgrad aggregate <args>` with `input` on stdin (through a temporary file).
+// `mtlgrad aggregate <args>` with `input` on stdin.
 CliRun aggregate(const std::string& input, const std::string& args = "") {
-  static int counter = 0;
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("mtlgrad_cli_aggregate_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "in.json") << input;
-  const std::string cmd = std::string("'") + MTLGRAD_CLI + "' aggregate " + args + " < '" + (dir / "in.json").string() +
-                          "' > '" + (dir / "out").string() + "' 2> '" + (dir / "err").string() + "'";
-  const int status = std::system(cmd.c_str());
-  CliRun r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(dir / "out");
-  r.err = slurp(dir / "err");
-  std::filesystem::remove_all(dir);
-  return r;
+  return mtlgrad::test::run_cli("aggregate", input, args);
 }
 
 std::vector<double> numbers(const json& j) { return j.get<std::vector<double>>(); }

@@ -10,35 +10,15 @@
 #include <fstream>
 
 #include "test_util.hpp"
+#include "cli/cli_util.hpp"
 
 namespace {
 
-struct OptimizeRun {
-  int code = -1;
-  std::string out, err;
-};
+using OptimizeRun = mtlgrad::test::CliRun;
 
-std::string read_all(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// `mtlgrad optimize <args>` with `input` on stdin, through a temporary file.
+// `mtlgrad optimize <args>` with `input` on stdin.
 OptimizeRun optimize(const std::string& input, const std::string& args = "") {
-  static int counter = 0;
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("mtlgrad_cli_optimize_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "in.json") << input;
-  const std::string cmd = std::string("'") + MTLGRAD_CLI + "' optimize " + args + " < '" + (dir / "in.json").string() +
-                          "' > '" + (dir / "out").string() + "' 2> '" + (dir / "err").string() + "'";
-  const int status = std::system(cmd.c_str());
-  OptimizeRun r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_all(dir / "out");
-  r.err = read_all(dir / "err");
-  std::filesystem::remove_all(dir);
-  return r;
+  return mtlgrad::test::run_cli("optimize", input, args);
 }
 
 }  // namespace
