@@ -14,4 +14,11 @@ inline Aggregation run(const nlohmann::json& spec, const Tensor& J, std::uint64_
   return out;
 }
 
+/// A 1×n row from a weight vector (to compare weights with CHECK_TENSOR_NEAR).
+inline Tensor as_row(const std::vector<real>& w) {
+  Tensor t = zeros(1, w.size());
+  for (std::size_t k = 0; k < w.size(); ++k) t(0, k) = w[k];
+  return t;
+}
+
 }  // namespace mtlgrad::test

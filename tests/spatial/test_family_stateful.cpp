@@ -2,6 +2,7 @@
 // rlw (random), dwa and uw (loss-based); and the contract every family stage keeps (T = 1, zero J,
 // bad input, options).
 #include "test_util.hpp"
+#include "spatial/spatial_util.hpp"
 
 #include <cmath>
 #include <limits>
@@ -16,11 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-Tensor as_row(const std::vector<real>& w) {
-  Tensor t = zeros(1, w.size());
-  for (std::size_t k = 0; k < w.size(); ++k) t(0, k) = w[k];
-  return t;
-}
 
 Tensor from_json(const json& j) {
   Tensor t = zeros(j.size(), j[0].size());

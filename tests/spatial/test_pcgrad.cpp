@@ -12,11 +12,6 @@ using nlohmann::json;
 namespace {
 
 
-Tensor as_row(const std::vector<real>& w) {
-  Tensor t = zeros(1, w.size());
-  for (std::size_t k = 0; k < w.size(); ++k) t(0, k) = w[k];
-  return t;
-}
 
 real dot_rows(const Tensor& A, std::size_t i, const Tensor& B, std::size_t j) {
   real s = 0;

@@ -1,4 +1,5 @@
 #include "test_util.hpp"
+#include "spatial/spatial_util.hpp"
 
 #include <cmath>
 #include <limits>
@@ -12,11 +13,6 @@ namespace sv = mtlgrad::solvers;
 
 namespace {
 
-Tensor as_row(const std::vector<real>& w) {
-  Tensor t = zeros(1, w.size());
-  for (std::size_t k = 0; k < w.size(); ++k) t(0, k) = w[k];
-  return t;
-}
 
 real quad(const Tensor& G, const std::vector<real>& w) {
   real s = 0;
