@@ -167,7 +167,8 @@ void Trainer::restore_after_lookahead() {
 void Trainer::aggregate() {
   for (auto& a : aggregators_) a->observe_losses(grads_.losses);
   if (groups_.empty()) {
-    aggregators_.front()->aggregate(grads_.J, rng_, agg_);
+    // compute_pair_metrics() made J's Gramian: the stage takes it instead of passing over J again.
+    aggregators_.front()->aggregate_with_gramian(grads_.J, gramian_, rng_, agg_);
     return;
   }
   // per_layer: each group's columns of J through its own stage; d is their concatenation.

@@ -9,6 +9,12 @@
 ///     (the memory family, gradvac, dwa, ...) update their state in this call.
 ///     rng is the run's seeded generator (pcgrad's random order, graddrop, rlw).
 ///     out.pair_strength is T×T (λ_ij of the memory stages) or left empty (0×0).
+///   - aggregate_with_gramian(J, G, rng, out): the same step when the caller already holds J's
+///     Gramian G = J Jᵀ (the trainer computes it for its metrics at every step). The stages that
+///     work on G (pcgrad, the memory family, gradvac, the Gramian weightings) take it instead of
+///     computing it again, and every stage checks J's finiteness on G's diagonal (O(T)) instead of
+///     scanning J: two passes over the T·P values of J saved. Bit-identical to aggregate(J, rng,
+///     out) when G was made by gramian() or gramian_unchecked() on this J (the one Gramian kernel).
 ///   - observe_losses(losses): called by the trainer before aggregate() with the step's task losses
 ///     (the loss-based weightings use them; the default ignores them).
 ///   - reset(), state(), load_state(): clear, save and restore the state (stateless stages: null).
@@ -40,11 +46,26 @@ class Aggregator {
   virtual ~Aggregator() = default;
   virtual std::string name() const = 0;
   virtual void aggregate(const Tensor& J, Rng& rng, Aggregation& out) = 0;
+  /// aggregate(J, rng, out) with G = J Jᵀ given (see above). G must be T×T (std::invalid_argument
+  /// naming the stage otherwise); a non-finite G_ii (J has a non-finite entry, or ‖g_i‖² overflows)
+  /// throws the same error aggregate() would.
+  void aggregate_with_gramian(const Tensor& J, const Tensor& G, Rng& rng, Aggregation& out);
   virtual void observe_losses(const std::vector<real>& /*losses*/) {}
   virtual void reset() {}
   virtual nlohmann::json state() const { return nullptr; }
   virtual void load_state(const nlohmann::json& /*state*/) {}
   virtual nlohmann::json options() const = 0;
+
+ protected:
+  /// For the stages, at the start of aggregate(): checks J (T ≥ 1 rows, every entry finite) and
+  /// returns its Gramian — the caller's during aggregate_with_gramian() (checked on its diagonal,
+  /// O(T)), else gramian(J, scratch) after a scan of J. Errors name `stage`.
+  const Tensor& checked_gramian(const char* stage, const Tensor& J, Tensor& scratch) const;
+  /// The same check for a stage that needs no Gramian (O(T) when the caller gave one).
+  void check_input(const char* stage, const Tensor& J) const;
+
+ private:
+  const Tensor* given_gramian_ = nullptr;  // set only for the duration of aggregate_with_gramian()
 };
 
 /// Every registered spatial stage.

@@ -22,6 +22,9 @@ void gramian(const Tensor& J, Tensor& G);
 void gramian_unchecked(const Tensor& J, Tensor& G);
 /// d = Σ_i w[i] J[i, :] into a 1×P tensor (resized if needed). w.size() must equal J's rows.
 void combine(const Tensor& J, const std::vector<real>& w, Tensor& d);
+/// Throws gramian()'s error when a diagonal entry of G = J Jᵀ is not finite for a finite J: the
+/// squared norm of that row overflows the range of real.
+void check_gramian_diagonal(const Tensor& J, const Tensor& G);
 /// Throws std::invalid_argument("<stage>: ...") if J has no rows or a non-finite entry.
 void check_jacobian(const char* stage, const Tensor& J);
 

@@ -19,7 +19,7 @@ std::string FixedWeighting::name() const {
 
 void FixedWeighting::aggregate(const Tensor& J, Rng& /*rng*/, Aggregation& out) {
   const std::string stage = name();
-  check_jacobian(stage.c_str(), J);
+  check_input(stage.c_str(), J);
   const std::size_t T = J.shape(0);
   if (kind_ == Kind::weighted) {
     if (weights_.size() != T)

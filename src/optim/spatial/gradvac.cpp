@@ -15,12 +15,11 @@ GradVac::GradVac(SurgeryOptions o, real beta) : o_(o), beta_(beta) {
 }
 
 void GradVac::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
-  check_jacobian("gradvac", J);
+  const Tensor& G = checked_gramian("gradvac", J, G_);  // before any state changes
   const std::size_t T = J.shape(0);
   if (t_ == 0) T_ = T, phi_ = zeros(T, T);
   check_task_count("gradvac", T_, T);
   ++t_;
-  gramian(J, G_);
   out.weights.assign(T, real(0));
   c_.resize(T);
   Gc_.resize(T);
@@ -31,19 +30,19 @@ void GradVac::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
     // g_i' = Σ_k c_k g_k, kept with Gc = (g_k·g_i')_k and ‖g_i'‖² = cᵀGc, updated in O(T) per move.
     std::fill(c_.begin(), c_.end(), real(0));
     c_[i] = 1;
-    for (std::size_t k = 0; k < T; ++k) Gc_[k] = G_(k, i);
-    real norm_i_sq = G_(i, i);
+    for (std::size_t k = 0; k < T; ++k) Gc_[k] = G(k, i);
+    real norm_i_sq = G(i, i);
     for (std::size_t j : order_) {
       if (j == i) continue;
-      const real norm_i = std::sqrt(std::max(norm_i_sq, real(0))), norm_j = std::sqrt(G_(j, j));
+      const real norm_i = std::sqrt(std::max(norm_i_sq, real(0))), norm_j = std::sqrt(G(j, j));
       const real cos = norm_i > 0 && norm_j > 0 ? std::clamp(Gc_[j] / (norm_i * norm_j), real(-1), real(1)) : real(0);
       const real target = phi_(i, j);
       const real room = std::sqrt(std::max(1 - target * target, real(0)));
       if (cos < target && norm_j > 0 && room > 0) {
         const real move = norm_i * (target * std::sqrt(1 - cos * cos) - cos * room) / (norm_j * room);
         c_[j] += move;
-        norm_i_sq += move * (2 * Gc_[j] + move * G_(j, j));
-        for (std::size_t k = 0; k < T; ++k) Gc_[k] += move * G_(k, j);
+        norm_i_sq += move * (2 * Gc_[j] + move * G(j, j));
+        for (std::size_t k = 0; k < T; ++k) Gc_[k] += move * G(k, j);
       }
       phi_(i, j) = (1 - beta_) * target + beta_ * cos;
     }

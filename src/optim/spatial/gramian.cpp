@@ -32,10 +32,13 @@ void gramian_unchecked(const Tensor& J, Tensor& G) {
 
 void gramian(const Tensor& J, Tensor& G) {
   gramian_unchecked(J, G);
-  const std::size_t T = J.shape(0);
+  check_gramian_diagonal(J, G);
+}
+
+void check_gramian_diagonal(const Tensor& J, const Tensor& G) {
   // A finite J can still overflow |g_i|² (entries beyond ~1e154 in double, ~1e19 in float); every
   // weighting would then turn it into NaN weights. By Cauchy–Schwarz finite diagonals bound the rest.
-  for (std::size_t i = 0; i < T; ++i)
+  for (std::size_t i = 0; i < G.shape(0); ++i)
     if (!std::isfinite(G(i, i)))
       throw std::invalid_argument("gramian: |g_" + std::to_string(i) + "|^2 overflows the range of real (row " +
                                   std::to_string(i) + " of the Jacobian " + shape_str(J) +

@@ -6,9 +6,8 @@ namespace mtlgrad {
 
 void GramianWeighting::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
   const std::string stage = name();
-  check_jacobian(stage.c_str(), J);
-  gramian(J, G_);
-  weigh(G_, rng, out.weights);
+  const Tensor& G = checked_gramian(stage.c_str(), J, G_);
+  weigh(G, rng, out.weights);
   combine(J, out.weights, out.direction);
   out.pair_strength.resize({0, 0});
 }

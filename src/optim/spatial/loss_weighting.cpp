@@ -44,7 +44,7 @@ void LossWeighting::observe_losses(const std::vector<real>& losses) {
 
 void LossWeighting::aggregate(const Tensor& J, Rng& /*rng*/, Aggregation& out) {
   const std::string stage = name();
-  check_jacobian(stage.c_str(), J);
+  check_input(stage.c_str(), J);
   if (!fresh_)
     throw std::invalid_argument(stage + ": needs this step's task losses: call observe_losses() before aggregate()");
   if (losses_.size() != J.shape(0))

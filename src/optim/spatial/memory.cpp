@@ -38,21 +38,20 @@ PairMemoryPCGrad::PairMemoryPCGrad(const char* stage, SurgeryOptions o, real pow
 
 void PairMemoryPCGrad::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
   const std::string stage = name();
-  check_jacobian(stage.c_str(), J);
+  const Tensor& G = checked_gramian(stage.c_str(), J, G_);  // before any state changes
   const std::size_t T = J.shape(0);
   if (t_ == 0) {
     T_ = T;
     clear(T);
   }
   check_task_count(stage, T_, T);
-  gramian(J, G_);
   ++t_;
   if (lambda_.shape(0) != T || lambda_.shape(1) != T) lambda_.resize({T, T});
-  remember(G_, lambda_);
+  remember(G, lambda_);
   for (std::size_t i = 0; i < T; ++i)
     for (std::size_t j = 0; j < T; ++j)
       lambda_(i, j) = i == j ? real(0) : power_ == 1 ? lambda_(i, j) : std::pow(lambda_(i, j), power_);
-  kernel_.weights(G_, lambda_, o_, rng, out.weights);
+  kernel_.weights(G, lambda_, o_, rng, out.weights);
   combine(J, out.weights, out.direction);
   out.pair_strength = lambda_;
 }

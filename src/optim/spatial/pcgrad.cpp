@@ -51,9 +51,8 @@ const Tensor& SurgeryKernel::full_strength() {
 }
 
 void PCGrad::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
-  check_jacobian("pcgrad", J);
-  gramian(J, G_);
-  kernel_.weights(G_, SurgeryKernel::full_strength(), o_, rng, out.weights);
+  const Tensor& G = checked_gramian("pcgrad", J, G_);
+  kernel_.weights(G, SurgeryKernel::full_strength(), o_, rng, out.weights);
   combine(J, out.weights, out.direction);
   out.pair_strength.resize({0, 0});
 }

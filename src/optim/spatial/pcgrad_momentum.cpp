@@ -17,7 +17,7 @@ PCGradMomentum::PCGradMomentum(SurgeryOptions o, real beta) : o_(o), beta_(beta)
 }
 
 void PCGradMomentum::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
-  check_jacobian("pcgrad-momentum", J);
+  check_input("pcgrad-momentum", J);
   if (t_ == 0) {
     m_ = zeros(shape_of(J));
   } else {

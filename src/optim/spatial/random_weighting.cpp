@@ -8,7 +8,7 @@
 namespace mtlgrad {
 
 void RandomLossWeighting::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
-  check_jacobian("rlw", J);
+  check_input("rlw", J);
   const std::size_t T = J.shape(0);
   out.weights.resize(T);
   for (real& v : out.weights) v = rng.normal();
@@ -26,7 +26,7 @@ GradDrop::GradDrop(real leak) : leak_(leak) {
 }
 
 void GradDrop::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
-  check_jacobian("graddrop", J);
+  check_input("graddrop", J);
   const std::size_t T = J.shape(0), P = J.shape(1);
   if (out.direction.shape(0) != 1 || out.direction.shape(1) != P) out.direction.resize({1, P});
   for (std::size_t k = 0; k < P; ++k) {
