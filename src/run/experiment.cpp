@@ -262,6 +262,7 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   std::error_code ec;
   fs::create_directories(out_dir, ec);
   if (ec) throw std::runtime_error("cannot create run directory " + out_dir + ": " + ec.message());
+  remove_stale_temporaries(out_dir);  // a killed earlier run's half-written files
   const std::string ckpt_path = out_dir + "/checkpoint.cbor";
 
   MetricsTable metrics(*s.model, trainer.layout());

@@ -164,6 +164,7 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
   std::error_code ec;
   fs::create_directories(options.out_dir, ec);
   if (ec) throw std::runtime_error("cannot create sweep directory " + options.out_dir + ": " + ec.message());
+  remove_stale_temporaries(options.out_dir);
   nlohmann::json grid_json = nlohmann::json::array();
   for (const auto& axis : grid) grid_json.push_back({axis.key, axis.values});
   bool baselines = false;

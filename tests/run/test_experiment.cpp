@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mtlgrad/core/serialize.hpp"
@@ -161,6 +162,28 @@ TEST_CASE("resume errors: no checkpoint, a different config") {
   write_file_atomic(d + "/checkpoint.cbor", "not cbor");
   c["optimizer"]["lr"] = 0.01;
   CHECK_THROWS_WITH_SUBSTR(run_experiment(c, d, resume), "not a readable checkpoint");
+  fs::remove_all(d);
+}
+
+TEST_CASE("a run removes the temporaries a killed run left, and only those") {
+  const std::string d = scratch("stale_tmp");
+  fs::create_directories(d);
+  const pid_t dead = ::fork();  // a pid that surely belonged to a process that is gone
+  if (dead == 0) ::_exit(0);
+  REQUIRE(dead > 0);
+  ::waitpid(dead, nullptr, 0);
+  const std::string stale = d + "/metrics.csv.tmp." + std::to_string(dead);
+  const std::string alive = d + "/summary.json.tmp." + std::to_string(::getppid());
+  const std::string ours = d + "/notes.json.tmp." + std::to_string(::getpid());  // no file the run writes
+  const std::string other = d + "/notes.tmp.x1";
+  for (const auto& f : {stale, alive, ours, other}) std::ofstream(f) << "half";
+  run_experiment(toy_config(20), d);
+  CHECK_FALSE(fs::exists(stale));
+  CHECK(fs::exists(alive));
+  CHECK(fs::exists(ours));
+  CHECK(fs::exists(other));
+  CHECK(fs::exists(d + "/metrics.csv"));
+  CHECK(remove_stale_temporaries(d + "/no-such-dir") == 0);
   fs::remove_all(d);
 }
 

@@ -36,6 +36,10 @@ nlohmann::json parse_json(const std::string& text, const std::string& what);
 /// that a reader (or a crash) sees either the old file or the whole new one, never a partial one.
 /// Throws std::runtime_error naming the path on failure.
 void write_file_atomic(const std::string& path, const std::string& content);
+/// Removes the temporaries that write_file_atomic() left in `dir` when its process was killed
+/// between the write and the rename: files named "<name>.tmp.<pid>" whose process no longer exists
+/// (a live process's temporary is kept). Returns how many it removed; a missing `dir` is 0.
+std::size_t remove_stale_temporaries(const std::string& dir);
 /// The whole file; throws std::runtime_error naming the path if it cannot be read.
 std::string read_file(const std::string& path);
 
