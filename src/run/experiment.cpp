@@ -25,6 +25,12 @@ std::string format_duration(double s) {
   return buf;
 }
 
+namespace {
+// The stages a config gets when it names none (the table in experiment.hpp).
+constexpr const char* kDefaultAggregator = "sum";
+constexpr const char* kDefaultOptimizer = "sgd";
+}  // namespace
+
 void apply_override(nlohmann::json& config, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -36,6 +42,11 @@ void apply_override(nlohmann::json& config, const std::string& assignment) {
   } catch (const nlohmann::json::parse_error&) {
     value = text;  // not JSON: a string (so --set aggregator.name=pcgrad works unquoted)
   }
+  // --set optimizer.lr=0.1 on a config without an optimizer tunes the default one.
+  for (const auto& [key, name] : {std::pair{"aggregator", kDefaultAggregator}, std::pair{"optimizer", kDefaultOptimizer}})
+    if (path.rfind(std::string(key) + ".", 0) == 0 && path != std::string(key) + ".name" && config.is_object() &&
+        !config.contains(key))
+      config[key] = name;
   nlohmann::json* node = &config;
   std::string done;
   std::size_t begin = 0;
@@ -67,7 +78,7 @@ namespace {
 struct Config {
   std::string name = "run";
   std::uint64_t seed = 0;
-  nlohmann::json model, aggregator = "sum", optimizer = "sgd", data;
+  nlohmann::json model, aggregator = kDefaultAggregator, optimizer = kDefaultOptimizer, data;
   std::size_t batch_size = 32, steps = 1000, epochs = 0, log_every = 100, eval_every = 0, checkpoint_every = 0;
   TrainerOptions trainer;
   nlohmann::json observers = nlohmann::json::object();  ///< observer key -> its section

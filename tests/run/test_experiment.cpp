@@ -63,6 +63,15 @@ TEST_CASE("apply_override parses JSON values, creates objects, and names bad pat
   json s = {{"aggregator", "sum"}};
   apply_override(s, "aggregator.order=\"fixed\"");  // the string shorthand becomes an object
   CHECK(s["aggregator"] == json({{"name", "sum"}, {"order", "fixed"}}));
+  // A stage the config does not name: the option goes to the default stage (sum, sgd).
+  json bare = {{"model", {{"name", "toy2d"}}}};
+  apply_override(bare, "optimizer.lr=0.5");
+  apply_override(bare, "aggregator.reduction=mean");
+  CHECK(bare["optimizer"] == json({{"name", "sgd"}, {"lr", 0.5}}));
+  CHECK(bare["aggregator"] == json({{"name", "sum"}, {"reduction", "mean"}}));
+  json named = {{"model", {{"name", "toy2d"}}}};
+  apply_override(named, "optimizer.name=adam");
+  CHECK(named["optimizer"] == json({{"name", "adam"}}));
   CHECK_THROWS_WITH_SUBSTR(apply_override(c, "steps"), "expected key.path=value");
   CHECK_THROWS_WITH_SUBSTR(apply_override(c, "steps.x=1"), "'steps' is number, not an object");
   CHECK_THROWS_WITH_SUBSTR(apply_override(c, "a..b=1"), "empty key");
