@@ -20,8 +20,11 @@ and one random generator Rng(seed) (pcgrad's random order) serve all the steps.
 input (stdin), one JSON object:
   {"aggregator": {"name": "pcgrad", ...options},   a stage spec, as in a config ('mtlgrad list')
    "seed": 0,                                       optional, default 0
-   "steps": [J_1, J_2, ...]}                        each J a list of T rows of P numbers;
+   "steps": [J_1, J_2, ...],                        each J a list of T rows of P numbers;
                                                     T and P stay the same across the steps
+   "losses": [[L_1, ..., L_T], ...]}                optional: each step's T task losses, one list
+                                                    per step (the loss-based stages dwa and uw
+                                                    need them; the others ignore them)
 output (stdout):
   {"steps": [{"grad": [P numbers],
               "weights": [T numbers],               when the stage is a weighting (d = Σ w_i g_i)
@@ -65,6 +68,25 @@ Tensor read_jacobian(const nlohmann::json& J, std::size_t s) {
   return out;
 }
 
+// losses[s]: T finite numbers, for observe_losses() before step s.
+std::vector<real> read_losses(const nlohmann::json& L, std::size_t s, std::size_t T) {
+  const std::string at = "input.losses[" + std::to_string(s) + "]";
+  if (!L.is_array() || L.size() != T)
+    throw std::invalid_argument(at + ": expected a list of " + std::to_string(T) + " numbers (one per task, as steps[" +
+                                std::to_string(s) + "] has T = " + std::to_string(T) + "), got " + json_type(L) + " " +
+                                L.dump().substr(0, 60));
+  std::vector<real> out(T);
+  for (std::size_t i = 0; i < T; ++i) {
+    const std::string where = at + "[" + std::to_string(i) + "]";
+    if (!L[i].is_number())
+      throw std::invalid_argument(where + ": expected a number, got " + json_type(L[i]) + " " + L[i].dump().substr(0, 40));
+    const double x = L[i].get<double>();
+    if (!std::isfinite(x) || !std::isfinite(real(x))) throw std::invalid_argument(where + ": " + L[i].dump() + " is not a finite number");
+    out[i] = real(x);
+  }
+  return out;
+}
+
 nlohmann::json matrix_json(const Tensor& t) {
   nlohmann::json rows = nlohmann::json::array();
   for (std::size_t i = 0; i < t.shape(0); ++i) {
@@ -92,11 +114,15 @@ int cmd_aggregate(const Args& args) {
   auto agg = make_aggregator(r.require<nlohmann::json>("aggregator"), "aggregator");
   Rng rng(r.get<std::uint64_t>("seed", 0));
   const nlohmann::json* steps = r.raw("steps");
+  const nlohmann::json* losses = r.raw("losses");
   r.finish();
   if (steps == nullptr) throw ConfigError("input: missing required key 'steps' (a list of Jacobians)");
   if (!steps->is_array() || steps->empty())
     throw ConfigError("input.steps: expected a non-empty list of Jacobians, got " + json_type(*steps) + " " +
                       steps->dump().substr(0, 60));
+  if (losses && (!losses->is_array() || losses->size() != steps->size()))
+    throw ConfigError("input.losses: expected a list of " + std::to_string(steps->size()) +
+                      " loss lists (one per step), got " + json_type(*losses) + " " + losses->dump().substr(0, 60));
 
   nlohmann::json out_steps = nlohmann::json::array();
   Aggregation out;
@@ -113,10 +139,13 @@ int cmd_aggregate(const Args& args) {
                                   shape_str(Shape{T, P}) + " (T = " + std::to_string(T) +
                                   "); T and P cannot change between steps");
     }
+    if (losses) agg->observe_losses(read_losses((*losses)[s], s, T));
     try {
       agg->aggregate(J, rng, out);
     } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(at + ": " + e.what());
+      const std::string hint = losses ? "" : " (give them as \"losses\": one list of T numbers per step)";
+      const bool needs_losses = std::string(e.what()).find("task losses") != std::string::npos;
+      throw std::invalid_argument(at + ": " + e.what() + (needs_losses ? hint : ""));
     }
     if (!all_finite(out.direction))
       throw std::invalid_argument(at + ": the update direction of " + agg->name() +

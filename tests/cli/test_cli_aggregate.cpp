@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -51,6 +52,22 @@ TEST_CASE("mtlgrad aggregate: one stateful stage across the steps (ada-pcgrad, b
   CHECK(numbers(s[2]["grad"])[1] == doctest::Approx(4.0 / 3).epsilon(mtlgrad::tolerance(1e-12, 1e-6)));
 }
 
+TEST_CASE("mtlgrad aggregate: the loss-based dwa with the steps' losses (by hand)") {
+  // DWA (Liu et al. 2019): w = 1 for the first two steps, then w = T softmax(r / 2) with
+  // r_i = L_i(t−1) / L_i(t−2). Losses [1, 1], [0.5, 1], [x, x]: at step 3, r = [0.5, 1], so
+  // w_1 = 2 e^{0.25} / (e^{0.25} + e^{0.5}) = 2 / (1 + e^{0.25}) = 0.875647..., w_2 = 2 − w_1.
+  const auto r = aggregate(R"({"aggregator": "dwa", "losses": [[1, 1], [0.5, 1], [0.2, 0.9]],
+      "steps": [[[1, 0], [0, 1]], [[1, 0], [0, 1]], [[1, 0], [0, 1]]]})");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const json s = json::parse(r.out)["steps"];
+  REQUIRE(s.size() == 3);
+  CHECK(numbers(s[0]["weights"]) == std::vector<double>{1, 1});
+  CHECK(numbers(s[1]["weights"]) == std::vector<double>{1, 1});
+  const double w1 = 2 / (1 + std::exp(0.25));
+  CHECK(numbers(s[2]["weights"])[0] == doctest::Approx(w1).epsilon(mtlgrad::tolerance(1e-12, 1e-6)));
+  CHECK(numbers(s[2]["grad"])[1] == doctest::Approx(2 - w1).epsilon(mtlgrad::tolerance(1e-12, 1e-6)));
+}
+
 TEST_CASE("mtlgrad aggregate: same seed, same output, --help prints the format") {
   const std::string in = R"({"aggregator": "pcgrad", "seed": 5,
       "steps": [[[1,-2,0.5],[-1,1,1],[0.3,0.2,-1],[-0.5,-0.5,0.1]]]})";
@@ -86,6 +103,11 @@ TEST_CASE("mtlgrad aggregate: malformed input is named, exit code 1") {
       {R"({"aggregator": {"name": "weighted", "weights": [1]}, "steps": [[[1], [2]]]})",
        "steps[0]: weighted: 1 weights for a Jacobian of T = 2 tasks"},
       {R"({"aggregator": "pcgradd", "steps": [[[1]]]})", "unknown aggregator 'pcgradd' (did you mean 'pcgrad'?)"},
+      {R"({"aggregator": "uw", "steps": [[[1]]]})", "steps[0]: uw: needs this step's task losses: call observe_losses() before aggregate() (give them as \"losses\""},
+      {R"({"aggregator": "dwa", "losses": [[1]], "steps": [[[1]], [[2]]]})", "input.losses: expected a list of 2 loss lists (one per step)"},
+      {R"({"aggregator": "dwa", "losses": [[1, 2]], "steps": [[[1]]]})", "input.losses[0]: expected a list of 1 numbers (one per task"},
+      {R"({"aggregator": "dwa", "losses": [["a"]], "steps": [[[1]]]})", "input.losses[0][0]: expected a number, got string"},
+      {R"({"aggregator": "uw", "losses": [[-1e999]], "steps": [[[1]]]})", "not finite"},
   };
   for (const auto& [input, words] : cases) {
     CAPTURE(std::string(input));
