@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "mtlgrad/core/blas.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/data/data.hpp"
@@ -80,6 +81,7 @@ struct Config {
   std::uint64_t seed = 0;
   nlohmann::json model, aggregator = kDefaultAggregator, optimizer = kDefaultOptimizer, data;
   std::size_t batch_size = 32, steps = 1000, epochs = 0, log_every = 100, eval_every = 0, checkpoint_every = 0;
+  int threads = 1;  ///< OpenBLAS threads: part of the config, since OpenBLAS's sums depend on it
   TrainerOptions trainer;
   nlohmann::json observers = nlohmann::json::object();  ///< observer key -> its section
 };
@@ -101,6 +103,8 @@ Config parse(const nlohmann::json& j) {
   r.check(c.log_every > 0, "log_every", ">= 1");
   c.eval_every = r.get<std::size_t>("eval_every", c.eval_every);
   c.checkpoint_every = r.get<std::size_t>("checkpoint_every", c.checkpoint_every);
+  c.threads = r.get<int>("threads", c.threads);
+  r.check(c.threads >= 1 && c.threads <= 256, "threads", "1 to 256");
   c.trainer.task_weights = r.get<std::vector<real>>("task_weights", {});
   for (real w : c.trainer.task_weights) r.check(std::isfinite(w) && w >= 0, "task_weights", "finite values >= 0");
   c.trainer.scope = parse_scope(r.get<std::string>("scope", "shared"), "scope");
@@ -149,6 +153,7 @@ Setup build(const nlohmann::json& config) {
   s.resolved = config;
   s.resolved["aggregator"] = agg->options();
   s.resolved["optimizer"] = opt->options();
+  s.resolved["threads"] = s.cfg.threads;
   s.trainer = std::make_unique<Trainer>(*s.model, std::move(agg), std::move(opt), s.cfg.trainer, trainer_rng);
   s.total_steps = s.cfg.epochs ? s.cfg.epochs * s.model->batches_per_epoch() : s.cfg.steps;
   for (const auto& e : run_observers()) {
@@ -270,6 +275,17 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   using Clock = std::chrono::steady_clock;
   Setup s = build(config);
   Trainer& trainer = *s.trainer;
+  // OpenBLAS with the config's thread count for this run, the caller's count restored after.
+  struct BlasThreads {
+    int before = 0;
+    ~BlasThreads() {
+      if (before) blas::set_threads(before);
+    }
+  } blas_threads;
+  if (options.set_blas_threads) {
+    blas_threads.before = blas::threads();
+    blas::set_threads(s.cfg.threads);
+  }
   std::error_code ec;
   fs::create_directories(out_dir, ec);
   if (ec) throw std::runtime_error("cannot create run directory " + out_dir + ": " + ec.message());

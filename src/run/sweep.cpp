@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mtlgrad/core/blas.hpp"
+#include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/run/experiment.hpp"
 
@@ -116,6 +117,9 @@ std::vector<SweepRun> expand_sweep(const nlohmann::json& base, const std::vector
   std::map<std::string, std::size_t> seen;
   auto add = [&](SweepRun r) {
     r.name = run_name(r.assignment);
+    if (r.config.contains("threads") && r.config["threads"] != 1)
+      throw ConfigError("sweep: run '" + r.name + "' has threads = " + r.config["threads"].dump() +
+                        "; a sweep runs every run with one BLAS thread, --jobs of them at a time");
     r.index = runs.size();
     const auto [it, fresh] = seen.emplace(r.name, r.index);
     if (!fresh)
@@ -204,6 +208,7 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
         nlohmann::json config = r.config;
         if (!options.plots) config["plots"] = nlohmann::json{{"enabled", false}};
         RunOptions ro;
+        ro.set_blas_threads = false;  // set_threads(1) above, for every worker
         ro.resume = fs::exists(dir + "/checkpoint.cbor");
         summary = run_experiment(config, dir, ro);
         std::error_code ignored;

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mtlgrad/core/blas.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/run/experiment.hpp"
 
@@ -87,6 +88,8 @@ TEST_CASE("config errors name the key path and what was expected") {
   CHECK(with("steps=\"many\"").find("steps: expected a non-negative integer, got string \"many\"") != std::string::npos);
   CHECK(with("steps=-5").find("steps: expected a non-negative integer") != std::string::npos);
   CHECK(with("log_every=0").find("log_every: 0 is out of range (expected >= 1)") != std::string::npos);
+  CHECK(with("threads=0").find("threads: 0 is out of range (expected 1 to 256)") != std::string::npos);
+  CHECK(with("threads=1.5").find("threads: expected") != std::string::npos);
   CHECK(with("scope=\"everything\"").find("scope: unknown scope 'everything'") != std::string::npos);
   CHECK(with("nonfinite=\"skipp\"").find("nonfinite: unknown policy 'skipp' (did you mean 'skip'?)") != std::string::npos);
   CHECK(with("model.name=\"toy3d\"").find("model.name: unknown model 'toy3d' (did you mean 'toy2d'?)") != std::string::npos);
@@ -193,6 +196,24 @@ TEST_CASE("a run removes the temporaries a killed run left, and only those") {
   CHECK(fs::exists(other));
   CHECK(fs::exists(d + "/metrics.csv"));
   CHECK(remove_stale_temporaries(d + "/no-such-dir") == 0);
+  fs::remove_all(d);
+}
+
+TEST_CASE("threads: the run uses the config's OpenBLAS thread count, records it, and restores the caller's") {
+  const std::string d = scratch("threads");
+  const int before = blas::threads();
+  json c = toy_config(5);
+  c["threads"] = 2;
+  int seen = 0;
+  RunOptions o;
+  o.on_step = [&](const Trainer&, const StepRecord&) { seen = blas::threads(); };
+  run_experiment(c, d, o);
+  CHECK(seen == 2);
+  CHECK(blas::threads() == before);
+  CHECK(json::parse(read_file(d + "/config.json"))["threads"] == 2);
+  run_experiment(toy_config(5), d, o);  // the default: one thread, written out
+  CHECK(seen == 1);
+  CHECK(json::parse(read_file(d + "/config.json"))["threads"] == 1);
   fs::remove_all(d);
 }
 

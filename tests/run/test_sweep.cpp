@@ -95,6 +95,8 @@ TEST_CASE("runs are the cartesian product with the first axis slowest and saniti
   CHECK(runs[3].index == 3);
   CHECK(runs[3].config["model"]["start"] == nlohmann::json::parse("[9,9]"));
   CHECK(runs[3].config["seed"] == 1);
+  CHECK_THROWS_WITH_SUBSTR(expand_sweep(base, {parse_grid_axis("threads=1,2")}),
+                           "sweep: run 'threads=2' has threads = 2; a sweep runs every run with one BLAS thread");
   CHECK_THROWS_WITH_SUBSTR(expand_sweep(base, {parse_grid_axis("name=a/b,a b")}),
                            "runs 0 and 1 get the same directory name 'name=a_b'");
   const auto with = expand_sweep(base, {parse_grid_axis("seed=3,4")}, {"f1", "f2"});

@@ -23,10 +23,11 @@
 /// | granularity      | "whole", "per_layer" or "representation" (trainer.hpp)        | "whole"     |
 /// | nonfinite        | "error" (stop, naming step/task/parameter) or "skip" (count)  | "error"     |
 /// | checkpoint_every | write checkpoint.cbor every n steps (0: never)                | 0           |
+/// | threads          | OpenBLAS threads, 1 to 256 (its sums depend on the count)    | 1           |
 ///
 /// Seeding: Rng(seed) is split three ways, in this order: the model's initialisation, the batch
 /// order, the trainer (pcgrad's order etc.). The data set itself follows data.seed (default 0), so
-/// a sweep over seeds trains on the same data with different initialisations and batch orders. The same config and seed give bit-identical metrics.csv,
+/// a sweep over seeds trains on the same data with different initialisations and batch orders. The same config (its "threads" included) and seed give bit-identical metrics.csv,
 /// summary.json (but for its "seconds"), and final parameters.
 ///
 /// Run directory: config.json (the resolved config: every stage option with its value),
@@ -57,6 +58,9 @@ void apply_override(nlohmann::json& config, const std::string& assignment);
 struct RunOptions {
   bool resume = false;          ///< continue from out_dir/checkpoint.cbor
   bool progress = false;        ///< a progress line on stderr
+  /// Run OpenBLAS with the config's "threads" (and restore the count after). The sweep, which
+  /// runs several runs at once in one process, sets one thread itself and passes false.
+  bool set_blas_threads = true;
   /// Called after every step (the agreement tracker, tests that kill a run, ...).
   std::function<void(const Trainer&, const StepRecord&)> on_step;
 };
