@@ -48,6 +48,15 @@ struct AdamWOptions : AdamOptions {
   void validate(const std::string& who = "adamw") const { AdamOptions::validate(who); }
 };
 
+/// The step-dependent constants of Adam's update, computed once per step (every parameter of a
+/// step shares its t, unless one skipped a gradient) rather than once per tensor.
+struct AdamBiasCorrection {
+  long long step = 0;  ///< t they were computed for (0: none yet)
+  real lr = 0;
+  real step_size = 0;  ///< η / (1 − β₁ᵗ)
+  real bc2_sqrt = 0;   ///< √(1 − β₂ᵗ)
+};
+
 class Adam : public OptimizerWith<AdamOptions> {
  public:
   explicit Adam(AdamOptions o = {}) : OptimizerWith("adam", o) {}
@@ -56,6 +65,9 @@ class Adam : public OptimizerWith<AdamOptions> {
   StateLayout layout() const override;
   real coupled_weight_decay() const override { return o_.weight_decay; }
   void update(Tensor& param, const Tensor& grad, ParamState& s) override;
+
+ private:
+  AdamBiasCorrection bc_;
 };
 
 class AdamW : public OptimizerWith<AdamWOptions> {
@@ -65,6 +77,9 @@ class AdamW : public OptimizerWith<AdamWOptions> {
  protected:
   StateLayout layout() const override;
   void update(Tensor& param, const Tensor& grad, ParamState& s) override;
+
+ private:
+  AdamBiasCorrection bc_;
 };
 
 }  // namespace mtlgrad

@@ -13,23 +13,42 @@ StateLayout adam_layout(bool amsgrad) {
   return l;
 }
 
-// The moment updates and the step of Adam and AdamW (torch's _single_tensor_adam order).
-void adam_step(Tensor& param, const Tensor& grad, ParamState& s, const AdamOptions& o) {
-  real* p = param.data();
-  const real* g = grad.data();
+// The moment updates and the step of Adam and AdamW (torch's _single_tensor_adam order), over n
+// values. Elementwise with no reassociation: the vectorised loop gives the scalar loop's bits.
+template <bool Amsgrad>
+void adam_loop(std::size_t n, real* __restrict p, const real* __restrict g, real* __restrict m,
+               real* __restrict v, real* __restrict vmax, real b1, real b2, real neg_step_size, real bc2_sqrt,
+               real eps) {
+  const real c1 = 1 - b1, c2 = 1 - b2;
+  for (std::size_t i = 0; i < n; ++i) {
+    const real gi = g[i];
+    const real mi = m[i] * b1 + c1 * gi;
+    const real vi = v[i] * b2 + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    real vhat = vi;
+    if constexpr (Amsgrad) vmax[i] = vhat = std::max(vmax[i], vi);
+    p[i] += neg_step_size * mi / (std::sqrt(vhat) / bc2_sqrt + eps);
+  }
+}
+
+void adam_step(Tensor& param, const Tensor& grad, ParamState& s, const AdamOptions& o, AdamBiasCorrection& bc) {
+  const real b1 = o.betas[0], b2 = o.betas[1];
+  if (bc.step != s.step || bc.lr != o.lr) {  // once per step, not per tensor (std::pow is ~30 ns)
+    const real t = real(s.step);
+    bc.step = s.step;
+    bc.lr = o.lr;
+    bc.step_size = o.lr / (1 - std::pow(b1, t));
+    bc.bc2_sqrt = std::sqrt(1 - std::pow(b2, t));
+  }
   real* m = s.tensors[0].data();
   real* v = s.tensors[1].data();
-  real* vmax = o.amsgrad ? s.tensors[2].data() : nullptr;
-  const real b1 = o.betas[0], b2 = o.betas[1];
-  const real t = real(s.step);
-  const real step_size = o.lr / (1 - std::pow(b1, t));
-  const real bc2_sqrt = std::sqrt(1 - std::pow(b2, t));
-  for (std::size_t i = 0; i < param.size(); ++i) {
-    m[i] = m[i] * b1 + (1 - b1) * g[i];
-    v[i] = v[i] * b2 + (1 - b2) * g[i] * g[i];
-    const real vhat = vmax ? (vmax[i] = std::max(vmax[i], v[i])) : v[i];
-    p[i] += -step_size * m[i] / (std::sqrt(vhat) / bc2_sqrt + o.eps);
-  }
+  if (o.amsgrad)
+    adam_loop<true>(param.size(), param.data(), grad.data(), m, v, s.tensors[2].data(), b1, b2, -bc.step_size,
+                    bc.bc2_sqrt, o.eps);
+  else
+    adam_loop<false>(param.size(), param.data(), grad.data(), m, v, nullptr, b1, b2, -bc.step_size, bc.bc2_sqrt,
+                     o.eps);
 }
 
 }  // namespace
@@ -44,7 +63,7 @@ void AdamOptions::validate(const std::string& who) const {
 
 StateLayout Adam::layout() const { return adam_layout(o_.amsgrad); }
 
-void Adam::update(Tensor& param, const Tensor& grad, ParamState& s) { adam_step(param, grad, s, o_); }
+void Adam::update(Tensor& param, const Tensor& grad, ParamState& s) { adam_step(param, grad, s, o_, bc_); }
 
 StateLayout AdamW::layout() const { return adam_layout(o_.amsgrad); }
 
@@ -52,7 +71,7 @@ void AdamW::update(Tensor& param, const Tensor& grad, ParamState& s) {
   const real keep = 1 - o_.lr * o_.weight_decay;  // decoupled: θ ← θ (1 − η λ)
   real* p = param.data();
   for (std::size_t i = 0; i < param.size(); ++i) p[i] *= keep;
-  adam_step(param, grad, s, o_);
+  adam_step(param, grad, s, o_, bc_);
 }
 
 }  // namespace mtlgrad
