@@ -80,4 +80,20 @@ nlohmann::json gramian_kernels(std::size_t T, std::size_t P, int reps) {
   return out;
 }
 
+nlohmann::json dx_kernels(std::size_t m, std::size_t k, std::size_t n, int reps) {
+  mtlgrad::Rng rng(9);
+  mtlgrad::Tensor G = rng.uniform_tensor(m, n, -1, 1), W = rng.uniform_tensor(k, n, -1, 1), Wt = mtlgrad::zeros(n, k);
+  mtlgrad::Tensor C = mtlgrad::zeros(m, k);
+  const int M = int(m), K = int(k), N = int(n);
+  const double nt = median_ms(reps, [&] { xgemm(false, true, M, K, N, G.data(), N, W.data(), N, C.data(), K); });
+  const double nn = median_ms(reps, [&] {
+    const real* w = W.data();
+    real* t = Wt.data();
+    for (std::size_t i = 0; i < k; ++i)
+      for (std::size_t j = 0; j < n; ++j) t[j * k + i] = w[i * n + j];
+    xgemm(false, false, M, K, N, G.data(), N, Wt.data(), K, C.data(), K);
+  });
+  return {{"m", m}, {"k", k}, {"n", n}, {"nt_ms", nt}, {"transpose_nn_ms", nn}};
+}
+
 }  // namespace bench

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> Ts = {2, 4, 8};
   app.add_option("--threads", threads, "OpenBLAS threads")->check(CLI::Range(1, 64));
   app.add_option("--case", cases,
-                 "any of: gemm tiny mlp paths gramian toy sweep_t sweep_width (default: gemm tiny mlp paths gramian toy)");
+                 "any of: gemm tiny mlp paths gramian toy sweep_t sweep_width small_gemm (default: gemm tiny mlp paths gramian toy)");
   app.add_option("--tasks", Ts, "T of the 784-256-256 cases (default 2 4 8)");
   app.add_option("--warmup", s.warmup, "warm-up steps per case")->check(CLI::NonNegativeNumber);
   app.add_option("--min-reps", s.min_reps, "at least this many timed steps")->check(CLI::PositiveNumber);
@@ -116,6 +116,20 @@ int main(int argc, char** argv) {
         rows.push_back(r);
       }
     out["gramian"] = rows;
+  }
+
+  if (wants("small_gemm")) {
+    json rows = json::array();
+    std::fprintf(stderr, "\ndx = G W^T (G m x n, W k x n): NT GEMM vs W^T copied + NN GEMM (ms)\n%5s %5s %5s %10s %12s\n",
+                 "m", "k", "n", "NT", "copy+NN");
+    const std::size_t shapes[][3] = {{128, 32, 32}, {64, 32, 32}, {128, 32, 2}, {512, 256, 256}, {2048, 256, 256}, {256, 256, 10}};
+    for (const auto& sh : shapes) {
+      json r = bench::dx_kernels(sh[0], sh[1], sh[2], sh[0] * sh[1] * sh[2] > 1000000 ? 21 : 2001);
+      std::fprintf(stderr, "%5zu %5zu %5zu %10.4f %12.4f\n", sh[0], sh[1], sh[2], r["nt_ms"].get<double>(),
+                   r["transpose_nn_ms"].get<double>());
+      rows.push_back(r);
+    }
+    out["small_gemm"] = rows;
   }
 
   if (wants("sweep_t")) {

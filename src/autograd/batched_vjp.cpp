@@ -6,6 +6,7 @@
 #pragma GCC optimize("vect-cost-model=dynamic")
 #endif
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -52,6 +53,50 @@ void elementwise(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t
   (void)tape;
 }
 
+/// d (+)= Σ_r g[r, :] over the m rows of g (m×cols), summed in row order. Eight columns at a time
+/// in eight locals (registers; g++ pairs them into vectors): summing row by row into d would
+/// store and reload d once per row.
+void column_sums(real* __restrict d, const real* __restrict g, std::size_t m, std::size_t cols, bool first) {
+  std::size_t j = 0;
+  for (; j + 8 <= cols; j += 8) {
+    std::size_t r = 0;
+    const real* s = d + j;  // the running sums start from d, or from the first row
+    if (first) {
+      if (m == 0) {
+        std::fill_n(d + j, 8, real(0));
+        continue;
+      }
+      s = g + j;
+      r = 1;
+    }
+    real a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7];
+    for (; r < m; ++r) {
+      const real* gr = g + r * cols + j;
+      a0 += gr[0], a1 += gr[1], a2 += gr[2], a3 += gr[3], a4 += gr[4], a5 += gr[5], a6 += gr[6], a7 += gr[7];
+    }
+    real* o = d + j;
+    o[0] = a0, o[1] = a1, o[2] = a2, o[3] = a3, o[4] = a4, o[5] = a5, o[6] = a6, o[7] = a7;
+  }
+  for (; j < cols; ++j) {
+    real acc = first ? (m > 0 ? g[j] : real(0)) : d[j];
+    for (std::size_t r = first ? 1 : 0; r < m; ++r) acc += g[r * cols + j];
+    d[j] = acc;
+  }
+}
+
+/// d (+)= g·bᵀ for g m×1 and b k×1 (an outer product: the GEMM below with inner size 1).
+void outer(real* __restrict d, const real* __restrict g, const real* __restrict b, std::size_t m, std::size_t k,
+           bool first) {
+  for (std::size_t r = 0; r < m; ++r) {
+    real* dr = d + r * k;
+    const real gr = g[r];
+    if (first)
+      for (std::size_t j = 0; j < k; ++j) dr[j] = gr * b[j];
+    else
+      for (std::size_t j = 0; j < k; ++j) dr[j] += gr * b[j];
+  }
+}
+
 // y = a·b (+ bias): ∂a = G·bᵀ (one GEMM over the consecutive live blocks), ∂b_t = aᵀ·G_t,
 // ∂bias_t = Σ_rows G_t.
 void product(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self, bool bias) {
@@ -62,12 +107,28 @@ void product(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t sel
   if (tape.node(n.in[0]).requires_grad) {
     std::size_t a = 0, b = 0;
     real* d = s.live_range(self, a, b) ? s.target_range(n.in[0], a, b, first) : nullptr;
+    // Small products (up to ~2^20 multiply-adds): G·bᵀ as G·(bᵀ) with bᵀ copied out, as OpenBLAS's
+    // NN kernels run them ~1.2–1.5× faster than its NT path; from ~256³ on the two run alike and
+    // the copy would only cost (mtlgrad_bench --case small_gemm). A single column (a head of one
+    // output) is an outer product, done here.
+    const real* bt = nullptr;
+    if (cols > 1 && (d ? (b - a) * m : m) * k * cols <= (std::size_t(1) << 20)) {
+      real* t = s.scratch(k * cols);
+      const real* w = B.data();
+      for (std::size_t i = 0; i < k; ++i)
+        for (std::size_t j = 0; j < cols; ++j) t[j * k + i] = w[i * cols + j];
+      bt = t;
+    }
+    auto grad_a = [&](std::size_t rows, const real* g, real* d) {
+      if (cols == 1) outer(d, g, B.data(), rows, k, first);
+      else if (bt) detail::raw_gemm(false, false, rows, k, cols, 1, g, cols, bt, k, first ? 0 : 1, d, k);
+      else detail::raw_gemm(false, true, rows, k, cols, 1, g, cols, B.data(), cols, first ? 0 : 1, d, k);
+    };
     if (d) {
-      detail::raw_gemm(false, true, (b - a) * m, k, cols, 1, s.grad(self, a), cols, B.data(), cols, first ? 0 : 1, d, k);
+      grad_a((b - a) * m, s.grad(self, a), d);
     } else {
       for (std::size_t t = 0; t < T; ++t)
-        if (s.live(self, t) && (d = s.target(n.in[0], t, first)))
-          detail::raw_gemm(false, true, m, k, cols, 1, s.grad(self, t), cols, B.data(), cols, first ? 0 : 1, d, k);
+        if (s.live(self, t) && (d = s.target(n.in[0], t, first))) grad_a(m, s.grad(self, t), d);
     }
   }
   for (std::size_t t = 0; t < T; ++t) {
@@ -76,18 +137,36 @@ void product(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t sel
     if (real* d = s.target(n.in[1], t, first))
       detail::raw_gemm(true, false, k, cols, m, 1, A.data(), k, g, cols, first ? 0 : 1, d, cols);
     if (!bias) continue;
-    if (real* d = s.target(n.in[2], t, first)) {
-      for (std::size_t r = 0; r < m; ++r, first = false) emit(d, cols, first, [&](std::size_t j) { return g[r * cols + j]; });
-    }
+    if (real* d = s.target(n.in[2], t, first)) column_sums(d, g, m, cols, first);
   }
 }
 
 void affine_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) { product(s, tape, n, self, true); }
 void matmul_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) { product(s, tape, n, self, false); }
 
-void relu_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) {
+// d (+)= 1[y > 0] ? g : +0, as a select (vectorised; keep_if's integer masking is not).
+void relu_block(real* __restrict d, const real* __restrict g, const real* __restrict y, std::size_t n, bool first) {
+  // g[k] is read unconditionally, so that g++ can if-convert the select.
+  if (first)
+    for (std::size_t k = 0; k < n; ++k) {
+      const real gk = g[k];
+      d[k] = y[k] > real(0) ? gk : real(0);
+    }
+  else
+    for (std::size_t k = 0; k < n; ++k) {
+      const real gk = g[k];
+      d[k] += y[k] > real(0) ? gk : real(0);
+    }
+}
+
+void relu_vjp(BatchedSweep& s, const Tape&, const Node& n, std::uint32_t self) {
   const real* y = n.value.data();
-  elementwise(s, tape, n, self, [y](real g, std::size_t k) { return keep_if(y[k] > real(0), g); });
+  const std::size_t size = n.value.size();
+  for (std::size_t t = 0; t < s.tasks(); ++t) {
+    if (!s.live(self, t)) continue;
+    bool first = false;
+    if (real* d = s.target(n.in[0], t, first)) relu_block(d, s.grad(self, t), y, size, first);
+  }
 }
 
 void leaky_relu_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) {

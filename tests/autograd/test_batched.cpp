@@ -97,6 +97,40 @@ TEST_CASE("a value used twice sums both contributions, inner nodes that feed a m
   check_same(got, per_output(tape, outs, {real(1), real(1)}, {a, b}));
 }
 
+TEST_CASE("each kernel of the matrix-product VJP matches one sweep per output") {
+  // ∂x = G·Wᵀ takes three routes in src/autograd/batched_vjp.cpp: an outer product for a W of one
+  // column (a head of one output), Wᵀ copied out + an NN GEMM for small products (≤ 2^20
+  // multiply-adds) and BLAS's NT GEMM for larger ones; ∂b sums columns eight at a time, then the
+  // rest one by one (11 = 8 + 3 here). Each one runs on blocks both first written and added to.
+  Rng rng(21);
+  const std::size_t B = 300;  // ∂x of the 64×64 layer: 2·300·64·64 ≈ 2.5M multiply-adds → NT
+  const Tensor X = rng.uniform_tensor(B, 8, -1, 1), Y = rng.uniform_tensor(B, 1, -1, 1);
+  Tensor W0 = rng.uniform_tensor(8, 64, -1, 1), b0 = rng.uniform_tensor(1, 64, -1, 1);
+  Tensor W1 = rng.uniform_tensor(64, 64, -0.2, 0.2), b1 = rng.uniform_tensor(1, 64, -1, 1);
+  Tensor W2 = rng.uniform_tensor(64, 11, -0.2, 0.2), b2 = rng.uniform_tensor(1, 11, -1, 1);  // ∂x: ≈ 0.4M → NN
+  Tensor H0 = rng.uniform_tensor(11, 1, -1, 1), c0 = rng.uniform_tensor(1, 1, -1, 1);        // ∂x: outer product
+  Tensor H1 = rng.uniform_tensor(11, 5, -1, 1);
+  Tape tape;
+  Var w0 = tape.leaf(W0), d0 = tape.leaf(b0), w1 = tape.leaf(W1), d1 = tape.leaf(b1), w2 = tape.leaf(W2);
+  Var d2 = tape.leaf(b2), h0 = tape.leaf(H0), e0 = tape.leaf(c0), h1 = tape.leaf(H1);
+  Var h = relu(affine(tape.input(X), w0, d0));
+  Var z = tanh(affine(relu(affine(h, w1, d1)), w2, d2));
+  std::vector<std::size_t> labels(B);
+  for (std::size_t r = 0; r < B; ++r) labels[r] = r % 5;
+  const std::vector<Var> outs = {mse(affine(z, h0, e0), tape.input(Y)), cross_entropy(matmul(z, h1), labels)};
+  const std::vector<Var> leaves = {w0, d0, w1, d1, w2, d2, h0, e0, h1};
+  BatchedSweep s;
+  std::vector<std::vector<Tensor>> got;
+  REQUIRE(batched(tape, outs, {real(1), real(0.5)}, leaves, s, got));
+  check_same(got, per_output(tape, outs, {real(1), real(0.5)}, leaves));
+  // Each output reaching z through two products of one head: the second adds to the block of ∂z
+  // the first wrote (the outer product for h0, the NN GEMM for h1).
+  const std::vector<Var> twice = {mse(affine(z, h0, e0), tanh(affine(z, h0, e0))),
+                                  mse(matmul(z, h1), sigmoid(matmul(z, h1)))};
+  REQUIRE(batched(tape, twice, {real(1), real(-2)}, leaves, s, got));
+  check_same(got, per_output(tape, twice, {real(1), real(-2)}, leaves));
+}
+
 TEST_CASE("a leaf without a destination is left alone, and one bound after the outputs gets zeros") {
   Tensor W = matrix({{1, 2}, {3, 4}}), X = matrix({{1, -1}});
   Tape tape;

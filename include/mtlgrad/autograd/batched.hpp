@@ -74,6 +74,12 @@ class BatchedSweep {
   /// gradients and the blocks are all written or all unwritten (`first`); nullptr otherwise (use
   /// target() per block).
   real* target_range(std::uint32_t i, std::size_t a, std::size_t b, bool& first);
+  /// A buffer of at least n values for a VJP's temporaries (kept across sweeps; valid until the
+  /// next call).
+  real* scratch(std::size_t n) {
+    if (scratch_.size() < n) scratch_.resize(n);
+    return scratch_.data();
+  }
 
  private:
   std::size_t block_size(std::uint32_t i) const { return tape_->value(i).size(); }
@@ -87,6 +93,7 @@ class BatchedSweep {
   std::vector<real*> dst_;             // [node·T + t]: leaves' destinations
   std::vector<BatchedVjp> vjp_;        // per node
   std::vector<Tensor> bufs_;           // inner nodes: [T·rows, cols]
+  std::vector<real> scratch_;
 };
 
 }  // namespace mtlgrad
