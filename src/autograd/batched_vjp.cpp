@@ -53,35 +53,42 @@ void elementwise(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t
   (void)tape;
 }
 
-/// d (+)= Σ_r g[r, :] over the m rows of g (m×cols), summed in row order. Eight columns at a time
-/// in eight locals (registers; g++ pairs them into vectors): summing row by row into d would
-/// store and reload d once per row.
+/// Columns j..j+W−1 of column_sums, the W running sums in locals (registers).
+template <std::size_t W>
+inline void column_block(real* __restrict d, const real* __restrict g, std::size_t m, std::size_t cols, bool first) {
+  real acc[W];
+  std::size_t r = 0;
+  const real* s = d;  // the running sums start from d, or from the first row
+  if (first) {
+    s = g;
+    r = 1;
+  }
+#pragma GCC unroll 16
+  for (std::size_t q = 0; q < W; ++q) acc[q] = s[q];
+  for (; r < m; ++r) {
+    const real* gr = g + r * cols;
+#pragma GCC unroll 16
+    for (std::size_t q = 0; q < W; ++q) acc[q] += gr[q];
+  }
+#pragma GCC unroll 16
+  for (std::size_t q = 0; q < W; ++q) d[q] = acc[q];
+}
+
+/// d (+)= Σ_r g[r, :] over the m rows of g (m×cols), summed in row order. Sixteen columns at a
+/// time in locals: summing row by row into d would store and reload d once per row, and fewer
+/// columns leave the adder waiting on each sum's previous addition.
 void column_sums(real* __restrict d, const real* __restrict g, std::size_t m, std::size_t cols, bool first) {
+  if (first && m == 0) {
+    std::fill_n(d, cols, real(0));
+    return;
+  }
   std::size_t j = 0;
-  for (; j + 8 <= cols; j += 8) {
-    std::size_t r = 0;
-    const real* s = d + j;  // the running sums start from d, or from the first row
-    if (first) {
-      if (m == 0) {
-        std::fill_n(d + j, 8, real(0));
-        continue;
-      }
-      s = g + j;
-      r = 1;
-    }
-    real a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7];
-    for (; r < m; ++r) {
-      const real* gr = g + r * cols + j;
-      a0 += gr[0], a1 += gr[1], a2 += gr[2], a3 += gr[3], a4 += gr[4], a5 += gr[5], a6 += gr[6], a7 += gr[7];
-    }
-    real* o = d + j;
-    o[0] = a0, o[1] = a1, o[2] = a2, o[3] = a3, o[4] = a4, o[5] = a5, o[6] = a6, o[7] = a7;
+  for (; j + 16 <= cols; j += 16) column_block<16>(d + j, g + j, m, cols, first);
+  if (j + 8 <= cols) {
+    column_block<8>(d + j, g + j, m, cols, first);
+    j += 8;
   }
-  for (; j < cols; ++j) {
-    real acc = first ? (m > 0 ? g[j] : real(0)) : d[j];
-    for (std::size_t r = first ? 1 : 0; r < m; ++r) acc += g[r * cols + j];
-    d[j] = acc;
-  }
+  for (; j < cols; ++j) column_block<1>(d + j, g + j, m, cols, first);
 }
 
 /// d (+)= g·bᵀ for g m×1 and b k×1 (an outer product: the GEMM below with inner size 1).

@@ -38,8 +38,11 @@ Var affine(Var x, Var w, Var b) {
     if (t.node(n.in[2]).requires_grad) t.accumulate(n.in[2], xt::sum(n.grad, {0}, xt::keep_dims));
   });
   Tensor& Y = t.node(y.index()).value;
-  // Each row = b (a row copy: xt::broadcast's stepper costs ~1/5 of a small MLP's step), then Y += X·W in place.
-  for (std::size_t r = 0; r < Y.shape(0); ++r) std::copy_n(B.data(), B.size(), Y.data() + r * Y.shape(1));
+  // Each row = b (a row copy: xt::broadcast's stepper costs ~1/5 of a small MLP's step; one fill
+  // for a single column, not one memmove call per value), then Y += X·W in place.
+  if (B.size() == 1) std::fill_n(Y.data(), Y.size(), B.data()[0]);
+  else
+    for (std::size_t r = 0; r < Y.shape(0); ++r) std::copy_n(B.data(), B.size(), Y.data() + r * Y.shape(1));
   blas::gemm("affine", X, false, W, false, Y, 1, 1);
   return y;
 }

@@ -100,8 +100,9 @@ TEST_CASE("a value used twice sums both contributions, inner nodes that feed a m
 TEST_CASE("each kernel of the matrix-product VJP matches one sweep per output") {
   // ∂x = G·Wᵀ takes three routes in src/autograd/batched_vjp.cpp: an outer product for a W of one
   // column (a head of one output), Wᵀ copied out + an NN GEMM for small products (≤ 2^20
-  // multiply-adds) and BLAS's NT GEMM for larger ones; ∂b sums columns eight at a time, then the
-  // rest one by one (11 = 8 + 3 here). Each one runs on blocks both first written and added to.
+  // multiply-adds) and BLAS's NT GEMM for larger ones; ∂b sums sixteen columns at a time, then
+  // eight, then one by one (64 = 4·16, 11 = 8 + 3, 1 here). Each runs on blocks both first written
+  // and added to.
   Rng rng(21);
   const std::size_t B = 300;  // ∂x of the 64×64 layer: 2·300·64·64 ≈ 2.5M multiply-adds → NT
   const Tensor X = rng.uniform_tensor(B, 8, -1, 1), Y = rng.uniform_tensor(B, 1, -1, 1);

@@ -16,9 +16,9 @@ StateLayout adam_layout(bool amsgrad) {
 // The moment updates and the step of Adam and AdamW (torch's _single_tensor_adam order), over n
 // values. Elementwise with no reassociation: the vectorised loop gives the scalar loop's bits.
 template <bool Amsgrad>
-void adam_loop(std::size_t n, real* __restrict p, const real* __restrict g, real* __restrict m,
-               real* __restrict v, real* __restrict vmax, real b1, real b2, real neg_step_size, real bc2_sqrt,
-               real eps) {
+inline void adam_loop(std::size_t n, real* __restrict p, const real* __restrict g, real* __restrict m,
+                      real* __restrict v, real* __restrict vmax, real b1, real b2, real neg_step_size, real bc2_sqrt,
+                      real eps) {
   const real c1 = 1 - b1, c2 = 1 - b2;
   for (std::size_t i = 0; i < n; ++i) {
     const real gi = g[i];
@@ -30,6 +30,27 @@ void adam_loop(std::size_t n, real* __restrict p, const real* __restrict g, real
     if constexpr (Amsgrad) vmax[i] = vhat = std::max(vmax[i], vi);
     p[i] += neg_step_size * mi / (std::sqrt(vhat) / bc2_sqrt + eps);
   }
+}
+
+// The loop is bound by the divider (two divisions and a square root per value); with AVX2 it
+// divides four doubles at a time instead of two, ~2x faster (plain AVX2: no FMA, so the same bits).
+// g++ picks the clone at load time from the CPU; elsewhere it is the plain loop.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__)
+#define MTLGRAD_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MTLGRAD_AVX2_CLONES
+#endif
+
+MTLGRAD_AVX2_CLONES void adam_values(std::size_t n, real* __restrict p, const real* __restrict g, real* __restrict m,
+                                     real* __restrict v, real b1, real b2, real neg_step_size, real bc2_sqrt,
+                                     real eps) {
+  adam_loop<false>(n, p, g, m, v, nullptr, b1, b2, neg_step_size, bc2_sqrt, eps);
+}
+
+MTLGRAD_AVX2_CLONES void amsgrad_values(std::size_t n, real* __restrict p, const real* __restrict g,
+                                        real* __restrict m, real* __restrict v, real* __restrict vmax, real b1,
+                                        real b2, real neg_step_size, real bc2_sqrt, real eps) {
+  adam_loop<true>(n, p, g, m, v, vmax, b1, b2, neg_step_size, bc2_sqrt, eps);
 }
 
 void adam_step(Tensor& param, const Tensor& grad, ParamState& s, const AdamOptions& o, AdamBiasCorrection& bc) {
@@ -44,11 +65,10 @@ void adam_step(Tensor& param, const Tensor& grad, ParamState& s, const AdamOptio
   real* m = s.tensors[0].data();
   real* v = s.tensors[1].data();
   if (o.amsgrad)
-    adam_loop<true>(param.size(), param.data(), grad.data(), m, v, s.tensors[2].data(), b1, b2, -bc.step_size,
-                    bc.bc2_sqrt, o.eps);
+    amsgrad_values(param.size(), param.data(), grad.data(), m, v, s.tensors[2].data(), b1, b2, -bc.step_size,
+                   bc.bc2_sqrt, o.eps);
   else
-    adam_loop<false>(param.size(), param.data(), grad.data(), m, v, nullptr, b1, b2, -bc.step_size, bc.bc2_sqrt,
-                     o.eps);
+    adam_values(param.size(), param.data(), grad.data(), m, v, b1, b2, -bc.step_size, bc.bc2_sqrt, o.eps);
 }
 
 }  // namespace
