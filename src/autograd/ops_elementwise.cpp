@@ -37,7 +37,7 @@ Var add(Var a, Var b) {
     accumulate_reduced(t, n.in[0], n.grad, shape_of(n.grad));  // ∂a = g
     accumulate_reduced(t, n.in[1], n.grad, shape_of(n.grad));  // ∂b = g
   });
-  xt::noalias(t.node(y.index()).value) = a.value() + b.value();
+  assign_in_place(t.node(y.index()).value, a.value() + b.value());
   return y;
 }
 
@@ -48,7 +48,7 @@ Var sub(Var a, Var b) {
     accumulate_reduced(t, n.in[0], n.grad, shape_of(n.grad));   // ∂a = g
     accumulate_reduced(t, n.in[1], -n.grad, shape_of(n.grad));  // ∂b = −g
   });
-  xt::noalias(t.node(y.index()).value) = a.value() - b.value();
+  assign_in_place(t.node(y.index()).value, a.value() - b.value());
   return y;
 }
 
@@ -60,7 +60,7 @@ Var mul(Var a, Var b) {
     accumulate_reduced(t, n.in[0], n.grad * B, shape_of(n.grad));  // ∂a = g ⊙ b
     accumulate_reduced(t, n.in[1], n.grad * A, shape_of(n.grad));  // ∂b = g ⊙ a
   });
-  xt::noalias(t.node(y.index()).value) = a.value() * b.value();
+  assign_in_place(t.node(y.index()).value, a.value() * b.value());
   return y;
 }
 
@@ -72,7 +72,7 @@ Var div(Var a, Var b) {
     accumulate_reduced(t, n.in[0], n.grad / B, shape_of(n.grad));              // ∂a = g / b
     accumulate_reduced(t, n.in[1], -n.grad * n.value / B, shape_of(n.grad));   // ∂b = −g·a/b² = −g·y/b
   });
-  xt::noalias(t.node(y.index()).value) = a.value() / b.value();
+  assign_in_place(t.node(y.index()).value, a.value() / b.value());
   return y;
 }
 
@@ -81,7 +81,7 @@ Var div(Var a, Var b) {
 Var neg(Var a) {
   Tape& t = a.tape();
   Var y = t.push("neg", a.shape(), {a}, [](Tape& t, const Node& n) { t.accumulate(n.in[0], -n.grad); });
-  xt::noalias(t.node(y.index()).value) = -a.value();
+  assign_in_place(t.node(y.index()).value, -a.value());
   return y;
 }
 
@@ -89,21 +89,21 @@ Var scale(Var a, real s) {
   Tape& t = a.tape();
   Var y = t.push("scale", a.shape(), {a}, [](Tape& t, const Node& n) { t.accumulate(n.in[0], n.k[0] * n.grad); });
   t.node(y.index()).k[0] = s;
-  xt::noalias(t.node(y.index()).value) = s * a.value();
+  assign_in_place(t.node(y.index()).value, s * a.value());
   return y;
 }
 
 Var add_scalar(Var a, real s) {
   Tape& t = a.tape();
   Var y = t.push("add_scalar", a.shape(), {a}, [](Tape& t, const Node& n) { t.accumulate(n.in[0], n.grad); });
-  xt::noalias(t.node(y.index()).value) = a.value() + s;
+  assign_in_place(t.node(y.index()).value, a.value() + s);
   return y;
 }
 
 Var exp(Var x) {
   Tape& t = x.tape();
   Var y = t.push("exp", x.shape(), {x}, [](Tape& t, const Node& n) { t.accumulate(n.in[0], n.grad * n.value); });
-  xt::noalias(t.node(y.index()).value) = xt::exp(x.value());
+  assign_in_place(t.node(y.index()).value, xt::exp(x.value()));
   return y;
 }
 
@@ -112,7 +112,7 @@ Var log(Var x) {
   Var y = t.push("log", x.shape(), {x}, [](Tape& t, const Node& n) {
     t.accumulate(n.in[0], n.grad / t.value(n.in[0]));
   });
-  xt::noalias(t.node(y.index()).value) = xt::log(x.value());
+  assign_in_place(t.node(y.index()).value, xt::log(x.value()));
   return y;
 }
 
@@ -121,7 +121,7 @@ Var sqrt(Var x) {
   Var y = t.push("sqrt", x.shape(), {x}, [](Tape& t, const Node& n) {
     t.accumulate(n.in[0], n.grad / (real(2) * n.value));  // PyTorch: grad / (2·result)
   });
-  xt::noalias(t.node(y.index()).value) = xt::sqrt(x.value());
+  assign_in_place(t.node(y.index()).value, xt::sqrt(x.value()));
   return y;
 }
 
@@ -133,7 +133,7 @@ Var pow(Var x, real p) {
     t.accumulate(n.in[0], n.grad * p * xt::pow(t.value(n.in[0]), p - real(1)));
   });
   t.node(y.index()).k[0] = p;
-  xt::noalias(t.node(y.index()).value) = xt::pow(x.value(), p);
+  assign_in_place(t.node(y.index()).value, xt::pow(x.value(), p));
   return y;
 }
 
@@ -142,7 +142,7 @@ Var abs(Var x) {
   Var y = t.push("abs", x.shape(), {x}, [](Tape& t, const Node& n) {
     t.accumulate(n.in[0], n.grad * xt::sign(t.value(n.in[0])));  // sign(0) = 0
   });
-  xt::noalias(t.node(y.index()).value) = xt::abs(x.value());
+  assign_in_place(t.node(y.index()).value, xt::abs(x.value()));
   return y;
 }
 
@@ -158,7 +158,7 @@ Var clamp(Var x, real lo, real hi) {
   Node& nd = t.node(y.index());
   nd.k[0] = lo;
   nd.k[1] = hi;
-  xt::noalias(nd.value) = xt::minimum(xt::maximum(x.value(), lo), hi);
+  assign_in_place(nd.value, xt::minimum(xt::maximum(x.value(), lo), hi));
   return y;
 }
 
@@ -167,7 +167,7 @@ Var tanh(Var x) {
   Var y = t.push("tanh", x.shape(), {x}, [](Tape& t, const Node& n) {
     t.accumulate(n.in[0], n.grad * (real(1) - n.value * n.value));
   });
-  xt::noalias(t.node(y.index()).value) = xt::tanh(x.value());
+  assign_in_place(t.node(y.index()).value, xt::tanh(x.value()));
   return y;
 }
 
@@ -176,7 +176,7 @@ Var sigmoid(Var x) {
   Var y = t.push("sigmoid", x.shape(), {x}, [](Tape& t, const Node& n) {
     t.accumulate(n.in[0], n.grad * n.value * (real(1) - n.value));
   });
-  xt::noalias(t.node(y.index()).value) = real(1) / (real(1) + xt::exp(-x.value()));
+  assign_in_place(t.node(y.index()).value, real(1) / (real(1) + xt::exp(-x.value())));
   return y;
 }
 
@@ -201,7 +201,7 @@ Var leaky_relu(Var x, real negative_slope) {
   });
   Node& nd = t.node(y.index());
   nd.k[0] = negative_slope;
-  xt::noalias(nd.value) = xt::where(x.value() > real(0), x.value(), negative_slope * x.value());
+  assign_in_place(nd.value, xt::where(x.value() > real(0), x.value(), negative_slope * x.value()));
   return y;
 }
 
@@ -219,7 +219,7 @@ Var softplus(Var x, real beta, real threshold) {
   nd.k[0] = beta;
   nd.k[1] = threshold;
   const Tensor& X = x.value();
-  xt::noalias(nd.value) = xt::where(X * beta > threshold, X, xt::log1p(xt::exp(X * beta)) / beta);
+  assign_in_place(nd.value, xt::where(X * beta > threshold, X, xt::log1p(xt::exp(X * beta)) / beta));
   return y;
 }
 

@@ -55,8 +55,8 @@ Var Tape::input(const Tensor& value) { return bind("input", value, false); }
 Var Tape::constant(const Tensor& value) {
   Node& n = next_node();
   n.op = "constant";
-  n.value.resize(shape_of(value));
-  xt::noalias(n.value) = value;
+  if (n.value.shape(0) != value.shape(0) || n.value.shape(1) != value.shape(1)) n.value.resize(shape_of(value));
+  assign_in_place(n.value, value);
   n.requires_grad = false;
   return Var(this, std::uint32_t(size_ - 1));
 }
@@ -82,7 +82,8 @@ Tensor* Tape::grad_buffer(std::uint32_t i) {
   Node& n = nodes_[i];
   if (!n.requires_grad) return nullptr;
   if (!n.live) {
-    n.grad.resize(shape_of(n.val()));
+    const Tensor& v = n.val();
+    if (n.grad.shape(0) != v.shape(0) || n.grad.shape(1) != v.shape(1)) n.grad.resize(shape_of(v));
     n.grad.fill(real(0));
     n.live = true;
   }
