@@ -16,12 +16,15 @@ using nlohmann::json;
 
 namespace {
 
+// Byte equality (memcmp is undefined for the null data() of an empty tensor or vector).
+bool same_bits(const real* a, const real* b, std::size_t n) { return n == 0 || std::memcmp(a, b, n * sizeof(real)) == 0; }
+
 bool same_bits(const Tensor& a, const Tensor& b) {
-  return shape_of(a) == shape_of(b) && std::memcmp(a.data(), b.data(), a.size() * sizeof(real)) == 0;
+  return shape_of(a) == shape_of(b) && same_bits(a.data(), b.data(), a.size());
 }
 
 bool same_bits(const std::vector<real>& a, const std::vector<real>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(real)) == 0;
+  return a.size() == b.size() && same_bits(a.data(), b.data(), a.size());
 }
 
 json spec_for(const std::string& name, std::size_t T) {
