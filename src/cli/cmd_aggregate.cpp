@@ -34,6 +34,17 @@ example:
   echo '{"aggregator": {"name": "pcgrad"}, "steps": [[[-4, 1, 1], [6, 1, 1]]]}' | mtlgrad aggregate
 )";
 
+// One finite number of the input (in range of real); `where` names it in the error (built only then).
+template <class Where>
+real read_finite(const nlohmann::json& v, Where&& where) {
+  if (!v.is_number())
+    throw std::invalid_argument(where() + ": expected a number, got " + json_type(v) + " " + v.dump().substr(0, 40));
+  const double x = v.get<double>();
+  if (!std::isfinite(x) || !std::isfinite(real(x)))
+    throw std::invalid_argument(where() + ": " + v.dump() + " is not a finite number");
+  return real(x);
+}
+
 // steps[s] as a T×P tensor; every malformation named by its index path.
 Tensor read_jacobian(const nlohmann::json& J, std::size_t s) {
   const std::string at = "steps[" + std::to_string(s) + "]";
@@ -55,16 +66,8 @@ Tensor read_jacobian(const nlohmann::json& J, std::size_t s) {
   }
   Tensor out = zeros(T, P);
   for (std::size_t i = 0; i < T; ++i)
-    for (std::size_t k = 0; k < P; ++k) {
-      const auto& v = J[i][k];
-      const std::string where = at + "[" + std::to_string(i) + "][" + std::to_string(k) + "]";
-      if (!v.is_number())
-        throw std::invalid_argument(where + ": expected a number, got " + json_type(v) + " " + v.dump().substr(0, 40));
-      const double x = v.get<double>();
-      if (!std::isfinite(x) || !std::isfinite(real(x)))
-        throw std::invalid_argument(where + ": " + v.dump() + " is not a finite number");
-      out(i, k) = real(x);
-    }
+    for (std::size_t k = 0; k < P; ++k)
+      out(i, k) = read_finite(J[i][k], [&] { return at + "[" + std::to_string(i) + "][" + std::to_string(k) + "]"; });
   return out;
 }
 
@@ -76,14 +79,7 @@ std::vector<real> read_losses(const nlohmann::json& L, std::size_t s, std::size_
                                 std::to_string(s) + "] has T = " + std::to_string(T) + "), got " + json_type(L) + " " +
                                 L.dump().substr(0, 60));
   std::vector<real> out(T);
-  for (std::size_t i = 0; i < T; ++i) {
-    const std::string where = at + "[" + std::to_string(i) + "]";
-    if (!L[i].is_number())
-      throw std::invalid_argument(where + ": expected a number, got " + json_type(L[i]) + " " + L[i].dump().substr(0, 40));
-    const double x = L[i].get<double>();
-    if (!std::isfinite(x) || !std::isfinite(real(x))) throw std::invalid_argument(where + ": " + L[i].dump() + " is not a finite number");
-    out[i] = real(x);
-  }
+  for (std::size_t i = 0; i < T; ++i) out[i] = read_finite(L[i], [&] { return at + "[" + std::to_string(i) + "]"; });
   return out;
 }
 
