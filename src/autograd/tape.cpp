@@ -55,8 +55,7 @@ Var Tape::input(const Tensor& value) { return bind("input", value, false); }
 Var Tape::constant(const Tensor& value) {
   Node& n = next_node();
   n.op = "constant";
-  if (n.value.shape(0) != value.shape(0) || n.value.shape(1) != value.shape(1)) n.value.resize(shape_of(value));
-  assign_in_place(n.value, value);
+  assign_in_place(n.value, value);  // sizes n.value to value's shape
   n.requires_grad = false;
   return Var(this, std::uint32_t(size_ - 1));
 }

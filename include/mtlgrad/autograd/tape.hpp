@@ -152,10 +152,9 @@ void Tape::accumulate(std::uint32_t i, const E& contribution) {
   Node& n = nodes_[i];
   if (!n.requires_grad) return;
   if (!n.live) {
-    // First contribution in this backward: 0 + contribution, written directly. Every
-    // contribution has the shape of the node's value (the ops reduce broadcasts first).
-    const Tensor& v = n.val();
-    if (n.grad.shape(0) != v.shape(0) || n.grad.shape(1) != v.shape(1)) n.grad.resize(shape_of(v));
+    // First contribution in this backward: 0 + contribution, written directly (assign_in_place
+    // sizes the buffer). Every contribution has the shape of the node's value (the ops reduce
+    // broadcasts first).
     assign_in_place(n.grad, contribution);
     n.live = true;
   } else {
