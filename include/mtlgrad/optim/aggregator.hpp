@@ -39,6 +39,12 @@ struct Aggregation {
   Tensor direction;            ///< 1×P
   std::vector<real> weights;   ///< T (d = Σ_i weights[i] g_i), or empty
   Tensor pair_strength;        ///< T×T λ_ij of the memory stages, or 0×0
+  /// The stage's own per-step numbers, in the order of Aggregator::metric_names() (an iterative
+  /// solver's iterations and residual, ...): extra columns of metrics.csv. Empty for a stage that
+  /// declares none.
+  std::vector<real> metrics;
+  /// True when an iterative solve of this step stopped at its max_iter before meeting its tolerance.
+  bool solver_capped = false;
 };
 
 class Aggregator {
@@ -55,6 +61,9 @@ class Aggregator {
   virtual nlohmann::json state() const { return nullptr; }
   virtual void load_state(const nlohmann::json& /*state*/) {}
   virtual nlohmann::json options() const = 0;
+  /// The names of the stage's per-step metric columns (Aggregation::metrics), fixed for the
+  /// stage's life, so that metrics.csv's header is known before the first step.
+  virtual std::vector<std::string> metric_names() const { return {}; }
 
  protected:
   /// For the stages, at the start of aggregate(): checks J (T ≥ 1 rows, every entry finite) and
