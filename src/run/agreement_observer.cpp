@@ -2,13 +2,11 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <sys/wait.h>
 
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/mtl/agreement.hpp"
+#include "mtlgrad/run/plots.hpp"
 
 namespace mtlgrad {
 namespace {
@@ -40,12 +38,6 @@ nlohmann::json grouping_json(const Grouping& g, const std::vector<std::string>& 
   return {{"k", k}, {"groups", groups}, {"assignment", g.group}, {"score", double(g.score)}, {"pairs", g.pairs}};
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 std::string dat(const Tensor& t) {
   std::string s;
   char buf[40];
@@ -65,12 +57,7 @@ std::string draw_heatmaps(const std::string& dir, const Tensor& cos, const Tenso
   write_file_atomic(dir + "/agreement_cos.dat", dat(cos));
   write_file_atomic(dir + "/agreement_conflicts.dat", dat(conflicts));
   std::string tics;
-  for (std::size_t t = 0; t < names.size(); ++t) {
-    std::string n = names[t];
-    for (char& c : n)
-      if (c == '"' || c == '\\') c = '_';
-    tics += (t ? ", \"" : "\"") + n + "\" " + std::to_string(t);
-  }
+  for (std::size_t t = 0; t < names.size(); ++t) tics += (t ? ", " : "") + gnuplot_string(names[t]) + " " + std::to_string(t);
   const std::string size = std::to_string(360 + 60 * names.size());
   auto panel = [&](const char* file, const char* png, const char* title, const char* range, const char* palette) {
     return std::string("set output '") + png + ".tmp'\nset title '" + title + "'\nset cbrange [" + range +
@@ -78,28 +65,15 @@ std::string draw_heatmaps(const std::string& dir, const Tensor& cos, const Tenso
            "' matrix with image notitle, '' matrix using 1:2:(sprintf('%.2f', $3)) with labels notitle\n";
   };
   const std::string script =
-      "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) { set terminal pngcairo size " + size + "," + size +
-      " } else { set terminal png size " + size + "," + size + " }\n" + "set xtics (" + tics + ")\nset ytics (" +
-      tics + ")\nset yrange [] reverse\nset size ratio -1\nunset key\n" +
+      "set terminal " + gnuplot_terminal() + " size " + size + "," + size + "\n" + "set xtics (" + tics +
+      ") noenhanced\nset ytics (" + tics + ") noenhanced\nset yrange [] reverse\nset size ratio -1\nunset key\n" +
       panel("agreement_cos.dat", "agreement.png", "mean cos(g_i, g_j)", "-1:1",
             "defined (-1 'red', 0 'white', 1 'blue')") +
       panel("agreement_conflicts.dat", "conflicts.png", "conflict rate P(g_i . g_j < 0)", "0:1",
             "defined (0 'white', 1 'red')") +
       "unset output\n";
-  write_file_atomic(dir + "/agreement.gp", script);
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) return "not drawn: gnuplot is not installed";
-  const int status = std::system(("cd " + shell_quote(dir) +
-                                  " && timeout 30 gnuplot agreement.gp >agreement_gnuplot.log 2>&1").c_str());
-  const int code = status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  if (code != 0)
-    return "not drawn: gnuplot failed (exit status " + std::to_string(code) + (code == 124 ? ", timed out" : "") +
-           "; see agreement_gnuplot.log)";
-  std::error_code ec;
-  for (const char* png : {"agreement.png", "conflicts.png"}) {
-    std::filesystem::rename(dir + "/" + png + ".tmp", dir + "/" + png, ec);
-    if (ec) return std::string("not drawn: gnuplot wrote no ") + png;
-  }
-  return "agreement.png, conflicts.png";
+  const GnuplotRun run = run_gnuplot(dir, "agreement", script, {"agreement.png", "conflicts.png"});
+  return run.drawn ? "agreement.png, conflicts.png" : "not drawn: " + run.why;
 }
 
 class AgreementObserver : public RunObserver {

@@ -2,14 +2,16 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 
 #include "mtlgrad/autograd/tape.hpp"
+#include "mtlgrad/core/interrupt.hpp"
 #include "mtlgrad/core/options.hpp"
+#include "mtlgrad/core/process.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "models/toy2d.hpp"
 #include "plots_detail.hpp"
@@ -20,34 +22,78 @@ namespace fs = std::filesystem;
 using namespace plots_detail;
 
 
-const std::string& gnuplot_terminal() {
-  static const std::string term = [] {
-    FILE* p = ::popen("gnuplot -e 'set terminal' 2>&1", "r");
-    if (!p) return std::string();
-    std::string out;
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    if (::pclose(p) != 0) return std::string();
-    if (out.find("pngcairo") != std::string::npos) return std::string("pngcairo");
-    if (out.find(" png ") != std::string::npos) return std::string("png");
-    return std::string();
-  }();
+namespace {
+
+constexpr double kGnuplotSeconds = 60;
+
+}  // namespace
+
+std::string gnuplot_terminal() {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> probed;  // gnuplot's path -> its png terminal
+  const std::string gnuplot = find_executable("gnuplot");
+  if (gnuplot.empty()) return "";
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    const auto it = probed.find(gnuplot);
+    if (it != probed.end()) return it->second;
+  }
+  ProcessOptions o;
+  o.capture = true;
+  o.timeout_seconds = 10;
+  const ProcessResult r = run_process({gnuplot, "-e", "set terminal"}, o);
+  if (r.status == ProcessResult::Status::interrupted) return "";  // not known: probe again next time
+  std::string term;
+  if (r.ok() && r.output.find("pngcairo") != std::string::npos) term = "pngcairo";
+  else if (r.ok() && r.output.find(" png ") != std::string::npos) term = "png";
+  std::lock_guard<std::mutex> lock(mutex);
+  probed[gnuplot] = term;
   return term;
 }
 
-bool run_gnuplot(const std::string& dir, const std::string& stem, const std::string& script) {
+std::string gnuplot_string(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\'') q += "''";
+    else if (u < 0x20 || u == 0x7f) q += '?';
+    else q += c;
+  }
+  return q + "'";
+}
+
+GnuplotRun run_gnuplot(const std::string& dir, const std::string& stem, const std::string& script,
+                       const std::vector<std::string>& outputs) {
+  GnuplotRun run;
+  const std::string log = stem + ".gplog";
   try {
     write_file_atomic(dir + "/" + stem + ".gp", script);
-    if (gnuplot_terminal().empty()) {
-      write_file_atomic(dir + "/" + stem + ".gplog", "gnuplot with a png terminal not found: not drawn\n");
-      return false;
+    const std::string gnuplot = find_executable("gnuplot");
+    if (gnuplot.empty()) run.why = "gnuplot is not installed";
+    else if (gnuplot_terminal().empty()) run.why = interrupt_signal() ? "interrupted" : "gnuplot has no png terminal";
+    if (!run.why.empty()) {
+      write_file_atomic(dir + "/" + log, "not drawn: " + run.why + "\n");
+      return run;
     }
-    const std::string cmd = "cd " + quote_shell(dir) + " && gnuplot " + quote_shell(stem + ".gp") + " > " +
-                            quote_shell(stem + ".gplog") + " 2>&1";
-    return std::system(cmd.c_str()) == 0;
-  } catch (const std::exception&) {
-    return false;
+    ProcessOptions o;
+    o.cwd = dir;
+    o.output_file = dir + "/" + log;
+    o.timeout_seconds = kGnuplotSeconds;
+    const ProcessResult p = run_process({gnuplot, stem + ".gp"}, o);
+    std::error_code ec;
+    for (const auto& png : outputs) {
+      const std::string tmp = dir + "/" + png + ".tmp";
+      if (p.ok() && fs::exists(tmp)) fs::rename(tmp, dir + "/" + png, ec);
+      else fs::remove(tmp, ec);
+    }
+    if (p.status == ProcessResult::Status::interrupted) run.why = "interrupted";
+    else if (!p.ok()) run.why = "gnuplot failed (" + p.describe() + "; see " + log + ")";
+    else if (ec) run.why = "cannot rename the plot into place: " + ec.message();
+    run.drawn = run.why.empty();
+  } catch (const std::exception& e) {
+    run.why = e.what();
   }
+  return run;
 }
 
 std::string toy_contour_data(double lo, double hi, std::size_t n) {
@@ -81,13 +127,13 @@ bool plot_run(const std::string& dir) {
   for (const auto& t : tasks) cols.push_back(c.col("loss_" + t));
   const std::string name = fs::path(dir).filename().string();
   std::ostringstream s;
-  s << preamble("loss.png", 900, 560) << "set datafile separator ','\nset title " << gq("training loss per task — " + name)
+  s << preamble("loss.png", 900, 560) << "set datafile separator ','\nset title " << gnuplot_string("training loss per task — " + name)
     << " noenhanced\nset xlabel 'step'\nset ylabel 'loss'\nset grid\nset key top right\n"
     << (all_positive(c, cols) ? "set logscale y\n" : "") << "plot ";
   for (std::size_t k = 0; k < tasks.size(); ++k)
-    s << (k ? ", " : "") << "'metrics.csv' skip 1 using 1:" << cols[k] + 1 << " with lines lw 2 title " << gq(tasks[k]);
+    s << (k ? ", " : "") << "'metrics.csv' skip 1 using 1:" << cols[k] + 1 << " with lines lw 2 title " << gnuplot_string(tasks[k]);
   s << "\n";
-  bool ok = run_gnuplot(dir, "loss", s.str());
+  bool ok = run_gnuplot(dir, "loss", s.str(), {"loss.png"}).drawn;
   if (model_name(dir) == "toy2d" && c.col("x_0") >= 0 && c.col("x_1") >= 0) {
     try {
       write_file_atomic(dir + "/trajectory.dat", path_data(c));
@@ -96,12 +142,19 @@ bool plot_run(const std::string& dir) {
     }
     std::ostringstream t;
     t << toy_background(dir) << preamble("trajectory.png", 760, 700) << "set title "
-      << gq("toy2d: path of x over f_1 + f_2 — " + name) << " noenhanced\nset key below\nplot "
+      << gnuplot_string("toy2d: path of x over f_1 + f_2 — " + name) << " noenhanced\nset key below\nplot "
       << toy_layers() << path_clauses("trajectory.dat", 0, c.rows.size(), "path (circle: start, diamond: end)", 1)
       << "\n";
-    ok = run_gnuplot(dir, "trajectory", t.str()) && ok;
+    ok = run_gnuplot(dir, "trajectory", t.str(), {"trajectory.png"}).drawn && ok;
   }
   return ok;
+}
+
+std::vector<std::string> run_plots(const std::string& dir) {
+  std::vector<std::string> pngs;
+  for (const char* f : {"loss.png", "trajectory.png"})
+    if (fs::exists(dir + "/" + f)) pngs.push_back(f);
+  return pngs;
 }
 
 namespace {
@@ -112,10 +165,7 @@ class PlotsObserver : public RunObserver {
   void on_end(Trainer&, const std::string& out_dir, nlohmann::json& summary) override {
     if (!enabled_) return;
     plot_run(out_dir);
-    nlohmann::json pngs = nlohmann::json::array();
-    for (const char* f : {"loss.png", "trajectory.png"})
-      if (fs::exists(out_dir + "/" + f)) pngs.push_back(f);
-    summary["plots"] = pngs;
+    summary["plots"] = run_plots(out_dir);
   }
 
  private:

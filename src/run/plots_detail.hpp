@@ -1,6 +1,6 @@
 #pragma once
-// Shared by plots.cpp (per run) and plots_sweep.cpp (per sweep): reading metrics.csv, quoting for
-// the shell and gnuplot, the terminal preamble, and the toy's contour background.
+// Shared by plots.cpp (per run), plots_sweep.cpp (per sweep) and agreement_observer.cpp: reading
+// metrics.csv, the terminal preamble, and the toy's contour background.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -17,19 +17,6 @@
 
 namespace mtlgrad::plots_detail {
 namespace fs = std::filesystem;
-
-inline std::string quote_shell(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-/// A gnuplot string literal (single quotes; a quote inside is doubled).
-inline std::string gq(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);
-  return q + "'";
-}
 
 struct Csv {
   std::vector<std::string> header;
@@ -74,11 +61,13 @@ inline std::string model_name(const std::string& run_dir) {
   }
 }
 
+/// The terminal and its output, "<output>.tmp" (run_gnuplot renames it when gnuplot succeeded).
 inline std::string preamble(const std::string& output, int width, int height) {
   std::ostringstream s;
   const std::string& term = gnuplot_terminal();
   s << "set terminal " << term << " size " << width << "," << height
-    << (term == "pngcairo" ? " enhanced font 'sans,10'" : "") << "\nset output " << gq(output) << "\n";
+    << (term == "pngcairo" ? " enhanced font 'sans,10'" : "") << "\nset output " << gnuplot_string(output + ".tmp")
+    << "\n";
   return s.str();
 }
 
@@ -114,11 +103,23 @@ inline std::string path_data(const Csv& c) {
 inline std::string path_clauses(const std::string& file, std::size_t index, std::size_t rows, const std::string& title,
                                 int color) {
   std::ostringstream s;
-  const std::string src = gq(file) + " index " + std::to_string(index);
-  s << ", " << src << " using 1:2 with lines lw 2 lc " << color << " title " << gq(title) << ", " << src
+  const std::string src = gnuplot_string(file) + " index " + std::to_string(index);
+  s << ", " << src << " using 1:2 with lines lw 2 lc " << color << " title " << gnuplot_string(title) << ", " << src
     << " every ::0::0 using 1:2 with points pt 7 ps 1.3 lc " << color << " notitle, " << src << " every ::"
     << (rows ? rows - 1 : 0) << " using 1:2 with points pt 13 ps 2 lc " << color << " notitle";
   return s.str();
+}
+
+/// `s` as a double-quoted field of a tab-separated gnuplot data file (table.dat): a data file is
+/// never run, but a quote, tab or line break would end the field or the row, so those and the
+/// other control characters become '?'.
+inline std::string data_label(const std::string& s) {
+  std::string q = "\"";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    q += c == '"' || u < 0x20 || u == 0x7f ? '?' : c;
+  }
+  return q + "\"";
 }
 
 inline bool all_positive(const Csv& c, const std::vector<int>& cols) {

@@ -103,26 +103,26 @@ void plot_sweep_curves(const SweepTable& table, const std::string& dir) {
   const int panels_y = has_acc ? 2 : 1;
   std::ostringstream s;
   s << preamble("curves.png", int(560 * T), 430 * panels_y + 18 * int(G)) << "set multiplot layout " << panels_y << "," << T
-    << " title " << gq("training curves per group of " + join(table.keys, ", ") + " (mean over seeds)")
+    << " title " << gnuplot_string("training curves per group of " + join(table.keys, ", ") + " (mean over seeds)")
     << " noenhanced\nset grid\nset key below font ',9' noenhanced\n";
   for (int panel = 0; panel < panels_y; ++panel)
     for (std::size_t i = 0; i < T; ++i) {
       const bool accp = panel == 1;
-      s << "set title " << gq((accp ? "held-out accuracy " : "training loss ") + table.tasks[i] + " against the step") << "\nunset xlabel\nset ylabel "
-        << gq(accp ? "accuracy" : "loss") << "\n" << (accp ? "unset logscale y\n" : "") << "plot ";
+      s << "set title " << gnuplot_string((accp ? "held-out accuracy " : "training loss ") + table.tasks[i] + " against the step") << "\nunset xlabel\nset ylabel "
+        << gnuplot_string(accp ? "accuracy" : "loss") << "\n" << (accp ? "unset logscale y\n" : "") << "plot ";
       bool first = true;
       for (std::size_t g = 0; g < G; ++g) {
         const auto& row = table.rows[g];
         if (row.baseline_task >= 0 && std::size_t(row.baseline_task) != i) continue;
-        s << (first ? "" : ", ") << gq(accp ? "curves_accuracy.dat" : "curves_loss.dat") << " index " << g << " using 1:" << 2 + i
+        s << (first ? "" : ", ") << gnuplot_string(accp ? "curves_accuracy.dat" : "curves_loss.dat") << " index " << g << " using 1:" << 2 + i
           << " with lines lw 2 lc " << g % 8 + 1 << " dt " << (row.baseline_task >= 0 ? 2 : int(g / 8) * 2 + 1)
-          << " title " << gq(short_label(row));
+          << " title " << gnuplot_string(short_label(row));
         first = false;
       }
       s << "\n";
     }
   s << "unset multiplot\n";
-  run_gnuplot(dir, "curves", s.str());
+  run_gnuplot(dir, "curves", s.str(), {"curves.png"});
 }
 
 /// "start [-8.5,7.5] seed 1" from the run's sweep_run.json (else its directory name).
@@ -168,7 +168,7 @@ void plot_sweep_trajectories(const SweepTable& table, const std::string& dir) {
        "set key below font ',9' noenhanced\n";
   std::size_t block = 0;
   for (std::size_t p = 0; p < P; ++p) {
-    s << "set title " << gq(labels[p]) << " noenhanced\nplot " << toy_layers();
+    s << "set title " << gnuplot_string(labels[p]) << " noenhanced\nplot " << toy_layers();
     for (std::size_t k = 0; k < runs[p].size(); ++k) {
       const Csv c = read_csv(runs[p][k] + "/metrics.csv");
       if (c.col("x_0") < 0 || c.col("x_1") < 0 || c.rows.empty()) continue;
@@ -183,7 +183,7 @@ void plot_sweep_trajectories(const SweepTable& table, const std::string& dir) {
     return;
   }
   s << "unset multiplot\n";
-  run_gnuplot(dir, "trajectories", s.str());
+  run_gnuplot(dir, "trajectories", s.str(), {"trajectories.png"});
 }
 
 }  // namespace
@@ -195,11 +195,11 @@ void plot_sweep(const SweepTable& table, const std::string& dir) {
                    table.task_has_accuracy.end();
   std::ostringstream dat;
   dat << "group";
-  for (const auto& t : table.tasks) dat << "\t" << t << "\tstd";
+  for (const auto& t : table.tasks) dat << "\t" << data_label(t) << "\tstd";
   dat << "\n";
   auto cell = [](double v) { return std::isnan(v) ? std::string("NaN") : std::to_string(v); };
   for (const auto& row : table.rows) {
-    dat << "\"" << short_label(row) << "\"";
+    dat << data_label(short_label(row));
     for (std::size_t i = 0; i < T; ++i) {
       const SweepStat st = acc ? row.accuracy[i] : row.loss[i];
       const bool shown = row.baseline_task < 0 || std::size_t(row.baseline_task) == i;
@@ -214,17 +214,17 @@ void plot_sweep(const SweepTable& table, const std::string& dir) {
   }
   std::ostringstream s;
   s << preamble("table.png", 1000, 600) << "set datafile separator '\\t'\nset title "
-    << gq(std::string(acc ? "held-out accuracy" : "final training loss") + " per group (mean ± sample std over seeds)")
-    << "\nset ylabel " << gq(acc ? "test accuracy" : "final loss")
+    << gnuplot_string(std::string(acc ? "held-out accuracy" : "final training loss") + " per group (mean ± sample std over seeds)")
+    << "\nset ylabel " << gnuplot_string(acc ? "test accuracy" : "final loss")
     << "\nset style data histogram\nset style histogram errorbars gap 2 lw 1\nset style fill solid 0.75 border -1\n"
        "set xtics rotate by -30 noenhanced\nset bmargin 9\nset grid ytics\nset key above\n"
-    << "set xlabel " << gq("group: " + join(table.keys, ", ")) << " noenhanced offset 0,-1\n"
+    << "set xlabel " << gnuplot_string("group: " + join(table.keys, ", ")) << " noenhanced offset 0,-1\n"
     << (acc ? "set yrange [0:1]\n" : "") << "plot ";
   for (std::size_t i = 0; i < T; ++i)
     s << (i ? ", " : "") << "'table.dat' skip 1 using " << 2 + 2 * i << ":" << 3 + 2 * i
-      << (i ? "" : ":xtic(1)") << " title " << gq(table.tasks[i]);
+      << (i ? "" : ":xtic(1)") << " title " << gnuplot_string(table.tasks[i]);
   s << "\n";
-  run_gnuplot(dir, "table", s.str());
+  run_gnuplot(dir, "table", s.str(), {"table.png"});
   plot_sweep_curves(table, dir);
   plot_sweep_trajectories(table, dir);
 }

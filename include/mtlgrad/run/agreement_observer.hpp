@@ -17,8 +17,9 @@
 /// conflict rates, EMAs, the grouping with its score, TAG's affinity and grouping when on, the
 /// history) and, when gnuplot is on the PATH, the heatmaps agreement.png (mean cos) and
 /// conflicts.png (conflict rate) from agreement_cos.dat, agreement_conflicts.dat and agreement.gp,
-/// which stay in the directory. gnuplot runs under `timeout 30`; if it is missing or fails, the
-/// run still succeeds and summary.json's "agreement"."plots" says why. The TAG computation runs
+/// which stay in the directory. gnuplot runs through run_gnuplot (plots.hpp: no shell, task names
+/// escaped, 60 s at most, its messages in agreement.gplog); if it is missing or fails, the run
+/// still succeeds and summary.json's "agreement"."plots" says why. The TAG computation runs
 /// on the step's batch at the parameters after the step (see TagAffinity).
 
 #include "mtlgrad/run/observer.hpp"

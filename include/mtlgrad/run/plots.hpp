@@ -4,6 +4,15 @@
 /// never fails a run: without gnuplot, or when gnuplot fails, the data files and the .gp script
 /// stay in the directory (run `gnuplot NAME.gp` there later) and a note goes to NAME.gplog.
 ///
+/// Safety. gnuplot is started by run_process (core/process.hpp): no shell, the directory as its
+/// working directory, the script and every data file named relative to it, so no folder name
+/// enters a script. The names that do (task names, run and group labels, grid keys, in titles and
+/// keys) pass through gnuplot_string(): single-quoted, where gnuplot expands neither backquotes
+/// (`cmd`), macros (@var) nor backslashes, so `system "..."`, backticks, quotes and backslashes
+/// are plain text. Each PNG is drawn into NAME.png.tmp and renamed when gnuplot succeeded: a
+/// killed, failed or interrupted gnuplot never leaves a half-drawn NAME.png. gnuplot gets 60 s per
+/// script; an interrupt (SIGINT/SIGTERM, core/interrupt.hpp) stops it at once.
+///
 /// Per run (the "plots" observer, config section {"plots": {"enabled": true}}, on by default):
 ///   - loss.png: every task's training loss against the step (metrics.csv), log scale when all
 ///     losses are positive;
@@ -27,19 +36,37 @@ namespace mtlgrad {
 
 struct SweepTable;
 
-/// "pngcairo" or "png" if gnuplot is installed and has it, else "" (probed once).
-const std::string& gnuplot_terminal();
+/// "pngcairo" or "png" if the gnuplot on PATH has it, else "" (probed once per gnuplot found).
+std::string gnuplot_terminal();
 
-/// Writes `dir`/`stem`.gp and runs gnuplot on it in `dir` (its messages go to `stem`.gplog).
-/// True when gnuplot exists and succeeded; never throws.
-bool run_gnuplot(const std::string& dir, const std::string& stem, const std::string& script);
+/// `s` as a gnuplot string literal that gnuplot reads as text only: in single quotes, a quote
+/// inside doubled, and each control character (newline, carriage return, tab, NUL, DEL, ...),
+/// which would end or break the command line, replaced by '?'.
+std::string gnuplot_string(const std::string& s);
+
+struct GnuplotRun {
+  bool drawn = false;
+  /// When not drawn, why: "gnuplot is not installed", "gnuplot has no png terminal",
+  /// "gnuplot failed (exit status 3; see loss.gplog)", "interrupted", ...
+  std::string why;
+};
+
+/// Writes `dir`/`stem`.gp and runs gnuplot on it in `dir` (its messages go to `stem`.gplog). The
+/// script draws each of `outputs` into "<output>.tmp" (preamble() in plots_detail.hpp does); they
+/// are renamed into place when gnuplot succeeded and removed otherwise. Never throws.
+GnuplotRun run_gnuplot(const std::string& dir, const std::string& stem, const std::string& script,
+                       const std::vector<std::string>& outputs);
 
 /// f1 + f2 of the toy on an n×n grid of [lo, hi]², as gnuplot grid data ("x1 x2 f" lines, a blank
 /// line after each x1).
 std::string toy_contour_data(double lo, double hi, std::size_t n);
 
-/// loss.png (and trajectory.png for the toy) of the run directory `dir`; false if nothing was drawn.
+/// loss.png (and trajectory.png for the toy) of the run directory `dir`; false if something was
+/// not drawn.
 bool plot_run(const std::string& dir);
+
+/// The plots of `dir` that exist, in order: summary.json's "plots".
+std::vector<std::string> run_plots(const std::string& dir);
 
 /// table.png, curves.png (and trajectories.png) of a sweep (see above).
 void plot_sweep(const SweepTable& table, const std::string& dir);
