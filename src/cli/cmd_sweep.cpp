@@ -8,14 +8,13 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
+#include "mtlgrad/core/interrupt.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/run/experiment.hpp"
 #include "mtlgrad/run/sweep.hpp"
 #include "mtlgrad/run/sweep_table.hpp"
 
 namespace mtlgrad::cli {
-
-nlohmann::json load_config(const std::string& path, const std::vector<std::string>& sets);  // cmd_run.cpp
 
 namespace {
 
@@ -60,11 +59,12 @@ int cmd_sweep(const Args& args) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  install_interrupt_handlers();  // SIGINT/SIGTERM: no new run starts, running ones checkpoint, gnuplot stops
   if (!merge.empty()) {
     if (!config_path.empty() || !grids.empty())
       throw std::invalid_argument("--merge takes sweep directories only, not a config or --grid");
     write_table(merge, out.empty() ? merge.front() : out);
-    return 0;
+    return interrupt_signal() ? interrupt_exit_code(interrupt_signal()) : 0;
   }
   if (config_path.empty()) throw std::invalid_argument("a config is required (or --merge DIR...)");
   const auto [shard_index, shard_count] = parse_shard(shard);
@@ -75,7 +75,7 @@ int cmd_sweep(const Args& args) {
   const std::vector<SweepRun> probe = expand_sweep(base, grid);
   const std::vector<std::string> tasks = config_task_names(probe.front().config);
   const std::vector<SweepRun> runs = expand_sweep(base, grid, baselines ? tasks : std::vector<std::string>{});
-  if (out.empty()) out = "runs/sweep-" + base.value("name", std::string("run"));
+  if (out.empty()) out = default_out_dir(base, "runs/sweep-");
 
   SweepOptions o;
   o.out_dir = out;
@@ -89,12 +89,21 @@ int cmd_sweep(const Args& args) {
   const SweepReport rep = run_sweep(base, grid, runs, o);
   std::fprintf(stderr, "sweep: %zu ran, %zu already finished, %zu failed\n", rep.ran, rep.skipped, rep.failed.size());
   for (const auto& f : rep.failed) std::fprintf(stderr, "  failed: %s\n", f.c_str());
+  if (!rep.redrawn.empty())
+    std::fprintf(stderr, "sweep: drew the missing plots of %zu finished runs\n", rep.redrawn.size());
   std::size_t finished = 0;
   for (const auto& r : runs) finished += std::filesystem::exists(out + "/" + r.name + "/summary.json");
-  if (shard_count == 1 || finished == runs.size()) write_table({out}, out);
-  else
+  if (!rep.interrupt_signal && (shard_count == 1 || finished == runs.size())) write_table({out}, out);
+  else if (!rep.interrupt_signal)
     std::fprintf(stderr, "sweep: %zu of %zu runs finished; the table is written when all shards are done (or by "
                  "mtlgrad sweep --merge %s)\n", finished, runs.size(), out.c_str());
+  if (const int signal = interrupt_signal()) {  // during the runs, or while the table was drawn
+    std::string command = "mtlgrad sweep";
+    for (const auto& a : args) command += " " + a;
+    std::fprintf(stderr, "sweep: interrupted; %zu of %zu runs finished, %zu stopped with a checkpoint; resume with: %s\n",
+                 finished, runs.size(), rep.interrupted.size(), command.c_str());
+    return interrupt_exit_code(signal);
+  }
   return rep.failed.empty() ? 0 : 1;
 }
 

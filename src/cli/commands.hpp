@@ -17,6 +17,14 @@ int cmd_run(const Args& args);        // src/cli/cmd_run.cpp
 int cmd_list(const Args& args);       // src/cli/cmd_list.cpp
 int cmd_sweep(const Args& args);      // src/cli/cmd_sweep.cpp
 
+/// The config file with the --set overrides applied (cmd_run.cpp; also the sweep's base config).
+nlohmann::json load_config(const std::string& path, const std::vector<std::string>& sets);
+
+/// `prefix` + the config's "name" (default "run"), the run directory when --out is not given. A
+/// name that is not one folder name (empty, "." or "..", with '/' or a control character) would
+/// leave `prefix` or break the path: a ConfigError naming the key `name` and --out.
+std::string default_out_dir(const nlohmann::json& config, const std::string& prefix);
+
 /// Reads all of standard input and parses it as JSON; a parse error throws std::invalid_argument
 /// naming the byte offset and what the parser expected.
 nlohmann::json read_stdin_json(const std::string& command);

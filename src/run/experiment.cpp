@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "mtlgrad/core/blas.hpp"
+#include "mtlgrad/core/interrupt.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/data/data.hpp"
@@ -18,6 +19,12 @@ namespace mtlgrad {
 namespace fs = std::filesystem;
 
 const char* version() { return "0.1.0"; }
+
+RunInterrupted::RunInterrupted(int signal_number, std::size_t at_step, bool without_checkpointing)
+    : std::runtime_error("interrupted at step " + std::to_string(at_step)),
+      signal(signal_number),
+      step(at_step),
+      checkpointing_off(without_checkpointing) {}
 
 std::string format_duration(double s) {
   char buf[32];
@@ -337,6 +344,16 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
     write_file_atomic(ckpt_path, std::string(bytes.begin(), bytes.end()));
     write_file_atomic(out_dir + "/metrics.csv", metrics.csv());
   };
+  // SIGINT/SIGTERM (core/interrupt.hpp) stop the run between two steps, or after the last one
+  // before summary.json marks it finished: a checkpoint of that moment makes it resumable.
+  auto stop_if_interrupted = [&] {
+    const int signal = interrupt_signal();
+    if (!signal) return;
+    if (progress) std::fprintf(stderr, "\n");
+    checkpoint();
+    throw RunInterrupted(signal, trainer.steps(), s.cfg.checkpoint_every == 0);
+  };
+  stop_if_interrupted();
 
   while (trainer.steps() < s.total_steps) {
     if (initial_losses.is_null()) initial_losses = objective_losses(trainer);
@@ -365,6 +382,7 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
       std::fprintf(stderr, "\r%s step %zu/%zu  losses%s  %.0f steps/s  left %s   ", s.cfg.name.c_str(), t,
                    s.total_steps, losses.c_str(), rate, format_duration(double(s.total_steps - t) / rate).c_str());
     }
+    stop_if_interrupted();
   }
   if (progress) std::fprintf(stderr, "\n");
 
@@ -374,9 +392,6 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   summary["steps"] = trainer.steps();
   summary["skipped_steps"] = trainer.skipped_steps();
   summary["seconds"] = elapsed();
-  nlohmann::json params = nlohmann::json::object();
-  for (const auto& p : s.model->all_parameters()) params[p.name] = flat_json(p.param->value);
-  summary["final_params"] = params;
   summary["initial_losses"] = initial_losses;
   summary["final_losses"] = objective_losses(trainer);
   summary["task_names"] = s.model->task_names();
@@ -386,7 +401,11 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
 
   write_file_atomic(out_dir + "/metrics.csv", metrics.csv());
   write_file_atomic(out_dir + "/timing.csv", timing);
+  nlohmann::json params = nlohmann::json::object();
+  for (const auto& p : s.model->all_parameters()) params[p.name] = tensor_to_json(p.param->value);
+  write_file_atomic(out_dir + "/final_params.json", params.dump() + "\n");
   for (auto& o : s.observers) o->on_end(trainer, out_dir, summary);
+  stop_if_interrupted();
   write_file_atomic(out_dir + "/summary.json", summary.dump(2) + "\n");
   if (fs::exists(ckpt_path)) fs::remove(ckpt_path, ec);
   return summary;

@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "mtlgrad/core/blas.hpp"
+#include "mtlgrad/core/interrupt.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/run/experiment.hpp"
+#include "mtlgrad/run/plots.hpp"
 
 namespace mtlgrad {
 namespace fs = std::filesystem;
@@ -68,6 +70,34 @@ std::string value_text(const nlohmann::json& v) { return v.is_string() ? v.get<s
 
 void apply(nlohmann::json& config, const std::string& key, const nlohmann::json& value) {
   apply_override(config, key + "=" + value.dump());
+}
+
+/// Whether the run's config.json leaves its "plots" observer on (the default).
+bool plots_enabled(const std::string& run_dir) {
+  try {
+    const nlohmann::json config = nlohmann::json::parse(read_file(run_dir + "/config.json"));
+    if (!config.contains("plots")) return true;
+    const nlohmann::json& p = config["plots"];
+    return p.is_boolean() ? p.get<bool>() : p.is_object() ? p.value("enabled", true) : !p.is_null();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+/// A finished run whose plots are missing (a run finished without gnuplot, or an older run) gets
+/// them drawn, and its summary.json's "plots" updated. True if it drew something.
+bool redraw_missing_plots(const std::string& run_dir) {
+  if (fs::exists(run_dir + "/loss.png") || !plots_enabled(run_dir) || gnuplot_terminal().empty()) return false;
+  plot_run(run_dir);
+  const std::vector<std::string> pngs = run_plots(run_dir);
+  if (pngs.empty()) return false;
+  try {
+    nlohmann::json summary = nlohmann::json::parse(read_file(run_dir + "/summary.json"));
+    summary["plots"] = pngs;
+    write_file_atomic(run_dir + "/summary.json", summary.dump(2) + "\n");
+  } catch (const std::exception&) {
+  }
+  return true;
 }
 
 }  // namespace
@@ -185,6 +215,12 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
     if (fs::exists(options.out_dir + "/" + r.name + "/summary.json")) ++report.skipped;
     else todo.push_back(&r);
   }
+  if (options.plots)
+    for (const auto& r : runs)
+      if (r.index % options.shard_count == options.shard_index && !interrupt_signal() &&
+          fs::exists(options.out_dir + "/" + r.name + "/summary.json") &&
+          redraw_missing_plots(options.out_dir + "/" + r.name))
+        report.redrawn.push_back(r.name);
 
   std::mutex mutex;
   std::atomic<std::size_t> next{0};
@@ -193,10 +229,10 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
   const bool tty = options.progress && ::isatty(2);
   auto work = [&] {
     blas::set_threads(1);
-    for (std::size_t k = next++; k < todo.size(); k = next++) {
+    for (std::size_t k = next++; k < todo.size() && !interrupt_signal(); k = next++) {
       const SweepRun& r = *todo[k];
       const std::string dir = options.out_dir + "/" + r.name;
-      std::string failure;
+      std::string failure, interrupted;
       nlohmann::json summary;
       try {
         fs::create_directories(dir);
@@ -213,6 +249,8 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
         summary = run_experiment(config, dir, ro);
         std::error_code ignored;
         fs::remove(dir + "/error.txt", ignored);
+      } catch (const RunInterrupted& e) {
+        interrupted = e.what();
       } catch (const std::exception& e) {
         failure = e.what();
         try {
@@ -224,7 +262,11 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
       ++done;
       const double el = std::chrono::duration<double>(Clock::now() - t0).count();
       if (tty) std::fprintf(stderr, "\r\033[K");
-      if (failure.empty()) {
+      if (!interrupted.empty()) {
+        report.interrupted.push_back(r.name);
+        std::fprintf(stderr, "[%zu/%zu] %s  %s (checkpoint written)\n", done, todo.size(), r.name.c_str(),
+                     interrupted.c_str());
+      } else if (failure.empty()) {
         ++report.ran;
         report.ran_names.push_back(r.name);
         std::string losses;
@@ -252,6 +294,8 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
   for (auto& w : workers) w.join();
   std::sort(report.ran_names.begin(), report.ran_names.end());
   std::sort(report.failed.begin(), report.failed.end());
+  std::sort(report.interrupted.begin(), report.interrupted.end());
+  report.interrupt_signal = interrupt_signal();
   return report;
 }
 

@@ -32,10 +32,18 @@
 ///
 /// Run directory: config.json (the resolved config: every stage option with its value),
 /// metrics.csv (a pure function of config and seed), timing.csv (per-phase times per logged step),
-/// summary.json ("final_params", "final_losses", "initial_losses", "steps", "seconds", "version",
-/// ...), checkpoint.cbor when checkpointing. Every file is written atomically.
+/// final_params.json (every parameter by name, {"shape": [rows, cols], "data": [row-major
+/// values]}), summary.json ("final_losses", "initial_losses", "eval", "steps", "seconds",
+/// "version", "plots", ...; written last: a run is finished when it exists), checkpoint.cbor while
+/// checkpointing or after an interrupt. Every file is written atomically.
+///
+/// Interrupts: when interrupt_signal() (core/interrupt.hpp) is set, the run stops after the step
+/// in progress — or, at the end, after the plots and before summary.json — writes checkpoint.cbor
+/// and metrics.csv for that moment (whether or not checkpoint_every is set) and throws
+/// RunInterrupted; RunOptions::resume then finishes it with the same bytes as an uninterrupted run.
 
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,6 +71,14 @@ struct RunOptions {
   bool set_blas_threads = true;
   /// Called after every step (the agreement tracker, tests that kill a run, ...).
   std::function<void(const Trainer&, const StepRecord&)> on_step;
+};
+
+/// A run stopped by SIGINT/SIGTERM (see above); what() is "interrupted at step N".
+struct RunInterrupted : std::runtime_error {
+  RunInterrupted(int signal, std::size_t step, bool checkpointing_off);
+  int signal;              ///< SIGINT or SIGTERM
+  std::size_t step;        ///< the steps done; checkpoint.cbor holds this moment
+  bool checkpointing_off;  ///< checkpoint_every is 0: the interrupt's checkpoint is the only one
 };
 
 /// Validates `config`, runs it and writes the run directory `out_dir` (created if missing).

@@ -24,8 +24,14 @@
 /// [A-Za-z0-9._=,+-] replaced by '_' (runs of them collapsed); baselines are named
 /// "single-task=<task>,seed=<s>". Two grid points with the same name are an error.
 ///
-/// Resuming: a run whose summary.json exists is skipped; one with a checkpoint.cbor continues
-/// from it; any other is run from scratch. Sharding: shard i/n runs the indices k with k mod n = i.
+/// Resuming: a run whose summary.json exists is skipped (but its missing plots are drawn: a run
+/// that finished without loss.png, e.g. without gnuplot, gets it when the sweep is rerun with
+/// plots on); one with a checkpoint.cbor continues from it; any other is run from scratch.
+/// Sharding: shard i/n runs the indices k with k mod n = i.
+///
+/// Interrupts (core/interrupt.hpp): once SIGINT/SIGTERM is recorded, no further run starts, each
+/// running one stops with a checkpoint (RunInterrupted, see experiment.hpp), and run_sweep returns
+/// with `interrupt_signal` set; rerunning the same sweep continues where it stopped.
 
 #include <cstddef>
 #include <functional>
@@ -80,6 +86,9 @@ struct SweepReport {
   std::size_t ran = 0;
   std::vector<std::string> failed;  ///< "name: message" of each run that threw (its error.txt)
   std::vector<std::string> ran_names;
+  std::vector<std::string> redrawn;      ///< finished runs whose missing plots were drawn
+  std::vector<std::string> interrupted;  ///< runs stopped by the interrupt, with a checkpoint
+  int interrupt_signal = 0;              ///< the signal that stopped the sweep, else 0
 };
 
 /// Writes DIR/sweep.json and runs this shard's unfinished runs over `jobs` threads. A run that
