@@ -57,7 +57,7 @@ for setting in "${settings[@]}"; do
       [ "$setting" = toy ] && extra=(--set "model.start=${starts[$seed]}")
       dir=$out/$setting/$name/seed$seed
       mkdir -p "$dir"
-      cmd=$(printf '%q ' "$bin" run "$cfg" "${sets[@]}" "${extra[@]}" --quiet --out "$dir")
+      cmd=$(printf '%q ' "$bin" run "$cfg" "${sets[@]}" "${extra[@]}" --quiet --json --out "$dir")
       printf '%s >%q 2>%q || { echo "FAILED (see %q)" >&2; exit 255; }\0' "$cmd" "$dir/stdout.json" "$dir/stderr.log" \
         "$dir/stderr.log" >>"$list"
     done

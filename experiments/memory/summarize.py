@@ -51,7 +51,8 @@ def main():
             row = {"method": m, "n": len(sums), "tasks": [[l[t] for l in losses] for t in range(T)],
                    "mean": [statistics.mean(l) for l in losses], "cos": cos, "rate": rate}
             if setting == "toy":
-                row["pareto"] = sum(abs(s["final_params"]["x"][1] - PARETO_X2) < 1.0 for s in sums)
+                params = [json.load(open(os.path.join(d, s, "final_params.json"))) for s in seeds]
+                row["pareto"] = sum(abs(p["x"]["data"][1] - PARETO_X2) < 1.0 for p in params)
             rows.append(row)
         best = min(statistics.mean(r["mean"]) for r in rows)
         print("## %s\n\n%s.\n" % (setting, DESCRIPTION.get(setting, setting)))
