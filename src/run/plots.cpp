@@ -55,7 +55,7 @@ std::string gnuplot_string(const std::string& s) {
   std::string q = "'";
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
-    if (c == '\'') q += "''";
+    if (c == '\'') q += "\xe2\x80\x99";  // U+2019: gnuplot's '' fails at the start and when repeated
     else if (u < 0x20 || u == 0x7f) q += '?';
     else q += c;
   }

@@ -154,6 +154,7 @@ TEST_CASE("kill -9 after a checkpoint then --resume: the same bytes as an uninte
   CHECK(summary_without_seconds(cut).dump() == summary_without_seconds(whole).dump());
   CHECK(slurp(cut / "metrics.csv") == slurp(whole / "metrics.csv"));
   CHECK(slurp(cut / "config.json") == slurp(whole / "config.json"));
+  CHECK(slurp(cut / "final_params.json") == slurp(whole / "final_params.json"));
   check_files_whole(cut);
   fs::remove_all(root);
 }

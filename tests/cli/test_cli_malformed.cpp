@@ -210,6 +210,14 @@ std::vector<Case> cases() {
        {"unknown aggregator 'pcgrd' (did you mean 'pcgrad'?)"}},
       {"unknown option of run", "run {in} --bogus", toy("\"steps\": 1"), 2, {"--bogus"}},
       {"run without a config", "run", "", 2, {"config is required"}},
+      // ---- a config name that would leave runs/ (without --out it names the run directory)
+      {"run name with ../", "run {in}", toy(R"("name": "../../../../x", "steps": 1)"), 1,
+       {"name: \"../../../../x\" cannot be the folder runs/<name>", "--out"}},
+      {"run name absolute", "run {in}", toy(R"("name": "/tmp/x", "steps": 1)"), 1, {"name: \"/tmp/x\"", "--out"}},
+      {"run name with a newline", "run {in}", toy(R"("name": "a\nb", "steps": 1)"), 1, {"name: \"a\\nb\"", "--out"}},
+      {"run name not a string", "run {in}", toy(R"("name": 5, "steps": 1)"), 1, {"name: expected a string, got number 5"}},
+      {"sweep name with ../", "sweep {in} --grid seed=0", toy(R"("name": "../x", "steps": 1)"), 1,
+       {"name: \"../x\" cannot be the folder runs/sweep-<name>"}},
       {"unknown command", "ruin", "", 2, {"unknown command 'ruin'", "usage: mtlgrad"}},
       // ---- numerical faults in a run
       {"a loss that is not finite stops the run", "run --quiet --out {dir}/run {in}",

@@ -167,11 +167,12 @@ TEST_CASE("heatmaps: drawn with gnuplot and a missing or failing gnuplot never f
   {
     const std::string bin = scratch("fakebin");
     fs::create_directories(bin);
-    std::ofstream(bin + "/gnuplot") << "#!/bin/sh\nexit 3\n";
+    // Answers the terminal probe (gnuplot -e 'set terminal'), fails on the script.
+    std::ofstream(bin + "/gnuplot") << "#!/bin/sh\n[ \"$1\" = -e ] && { echo ' pngcairo '; exit 0; }\nexit 3\n";
     fs::permissions(bin + "/gnuplot", fs::perms::owner_all);
     EnvGuard path("PATH", bin + ":/usr/bin:/bin");
     const json s = run_experiment(toy, scratch("badgnuplot"));
-    CHECK(s["agreement"]["plots"] == "not drawn: gnuplot failed (exit status 3; see agreement_gnuplot.log)");
+    CHECK(s["agreement"]["plots"] == "not drawn: gnuplot failed (exit status 3; see agreement.gplog)");
     CHECK(s["final_losses"].size() == 2);
   }
 }

@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "mtlgrad/core/blas.hpp"
+#include "mtlgrad/core/interrupt.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/run/experiment.hpp"
 
@@ -110,14 +112,29 @@ TEST_CASE("a run writes its directory, and the same config gives the same bytes"
   const std::string d1 = scratch("run1"), d2 = scratch("run2");
   const json s1 = run_experiment(toy_config(), d1);
   const json s2 = run_experiment(toy_config(), d2);
-  for (const char* f : {"config.json", "metrics.csv", "timing.csv", "summary.json"}) CHECK(fs::exists(d1 + "/" + f));
+  for (const char* f : {"config.json", "metrics.csv", "timing.csv", "final_params.json", "summary.json"})
+    CHECK(fs::exists(d1 + "/" + f));
   CHECK_FALSE(fs::exists(d1 + "/checkpoint.cbor"));
   CHECK(read_file(d1 + "/metrics.csv") == read_file(d2 + "/metrics.csv"));
   CHECK(without_seconds(s1) == without_seconds(s2));
   const json parsed = json::parse(read_file(d1 + "/summary.json"));
   CHECK(parsed == s1);
   CHECK(parsed["steps"] == 300);
-  CHECK(parsed["final_params"]["x"].size() == 2);
+  // The final parameters have their own file, not summary.json: x is the last logged row's x_0, x_1.
+  CHECK_FALSE(parsed.contains("final_params"));
+  const json params = json::parse(read_file(d1 + "/final_params.json"));
+  CHECK(params["x"]["shape"] == json::array({1, 2}));
+  CHECK(read_file(d1 + "/final_params.json") == read_file(d2 + "/final_params.json"));
+  {
+    const std::string rows = read_file(d1 + "/metrics.csv");
+    const std::string last = rows.substr(rows.rfind('\n', rows.size() - 2) + 1);
+    std::vector<std::string> cells;
+    std::stringstream ls(last);
+    for (std::string c; std::getline(ls, c, ',');) cells.push_back(c);
+    REQUIRE(cells.size() == 13);  // the header below: x_0, x_1 are columns 10 and 11
+    CHECK(params["x"]["data"][0].get<double>() == std::stod(cells[10]));
+    CHECK(params["x"]["data"][1].get<double>() == std::stod(cells[11]));
+  }
   for (int k = 0; k < 2; ++k) CHECK(parsed["final_losses"][k].get<double>() < parsed["initial_losses"][k].get<double>());
   // metrics.csv: header + rows at steps 1, 50, ..., 300.
   const std::string csv = read_file(d1 + "/metrics.csv");
@@ -155,6 +172,52 @@ TEST_CASE("a run stopped after a checkpoint resumes to the same bytes as an unin
     fs::remove_all(full);
     fs::remove_all(cut);
   }
+}
+
+TEST_CASE("an interrupt stops the run between steps with a checkpoint, even without checkpoint_every") {
+  // on_step sets the flag as the SIGINT handler would; the run stops after that step (137, not a
+  // multiple of log_every), and --resume ends with the bytes of an uninterrupted run.
+  json c = toy_config(400);
+  c["plots"] = {{"enabled", false}};
+  const std::string full = scratch("int_full"), cut = scratch("int_cut");
+  const json ref = run_experiment(c, full);
+  clear_interrupt();
+  RunOptions stop;
+  stop.on_step = [](const Trainer& t, const StepRecord&) {
+    if (t.steps() == 137) request_interrupt(SIGTERM);
+  };
+  std::size_t step = 0;
+  int signal = 0;
+  bool off = false;
+  try {
+    run_experiment(c, cut, stop);
+  } catch (const RunInterrupted& e) {
+    step = e.step;
+    signal = e.signal;
+    off = e.checkpointing_off;
+    CHECK(std::string(e.what()) == "interrupted at step 137");
+  }
+  clear_interrupt();
+  CHECK(step == 137);
+  CHECK(signal == SIGTERM);
+  CHECK(off);
+  CHECK(fs::exists(cut + "/checkpoint.cbor"));
+  CHECK_FALSE(fs::exists(cut + "/summary.json"));
+  RunOptions resume;
+  resume.resume = true;
+  const json got = run_experiment(c, cut, resume);
+  CHECK(without_seconds(got) == without_seconds(ref));
+  for (const char* f : {"metrics.csv", "final_params.json", "config.json"}) CHECK(read_file(cut + "/" + f) == read_file(full + "/" + f));
+  CHECK_FALSE(fs::exists(cut + "/checkpoint.cbor"));
+
+  // Set before the run starts: it stops at step 0, resumable all the same.
+  fs::remove_all(cut);
+  request_interrupt(SIGINT);
+  CHECK_THROWS_WITH_SUBSTR(run_experiment(c, cut), "interrupted at step 0");
+  clear_interrupt();
+  CHECK(without_seconds(run_experiment(c, cut, resume)) == without_seconds(ref));
+  fs::remove_all(full);
+  fs::remove_all(cut);
 }
 
 TEST_CASE("resume errors: no checkpoint, a different config") {

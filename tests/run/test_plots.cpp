@@ -2,13 +2,18 @@
 // default, off with enabled = false, its option errors), and gnuplot failures that never throw.
 #include <doctest/doctest.h>
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
+#include "mtlgrad/core/interrupt.hpp"
 #include "mtlgrad/core/options.hpp"
+#include "mtlgrad/core/process.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/run/experiment.hpp"
 #include "mtlgrad/run/plots.hpp"
@@ -98,15 +103,79 @@ TEST_CASE("a plots section with an unknown key is a config error") {
   CHECK_THROWS_WITH_SUBSTR(resolve_config(cfg), "plots.enabled: expected true or false");
 }
 
-TEST_CASE("a failing gnuplot script returns false and never throws") {
+TEST_CASE("a failing gnuplot script is not drawn and never throws") {
   const std::string dir = scratch("bad");
-  bool ok = true;
-  CHECK_NOTHROW(ok = run_gnuplot(dir, "broken", "this is not gnuplot\n"));
-  CHECK_FALSE(ok);
+  GnuplotRun run;
+  CHECK_NOTHROW(run = run_gnuplot(dir, "broken", "this is not gnuplot\n", {"broken.png"}));
+  CHECK_FALSE(run.drawn);
+  CHECK_FALSE(run.why.empty());
+  if (!gnuplot_terminal().empty()) CHECK(run.why.rfind("gnuplot failed (exit status ", 0) == 0);
   CHECK(fs::exists(dir + "/broken.gp"));
-  CHECK_NOTHROW(ok = run_gnuplot(dir + "/missing/dir", "x", "plot x\n"));
-  CHECK_FALSE(ok);
+  CHECK_NOTHROW(run = run_gnuplot(dir + "/missing/dir", "x", "plot x\n", {"x.png"}));
+  CHECK_FALSE(run.drawn);
   CHECK_FALSE(plot_run(dir));  // no metrics.csv: nothing to draw
+  fs::remove_all(dir);
+}
+
+TEST_CASE("gnuplot_string: quotes as U+2019, control characters replaced, nothing else touched") {
+  CHECK(gnuplot_string("loss") == "'loss'");
+  CHECK(gnuplot_string("it's") == "'it’s'");
+  CHECK(gnuplot_string("''x''") == "'’’x’’'");
+  CHECK(gnuplot_string("a\nsystem \"touch PWNED\"\n#") == "'a?system \"touch PWNED\"?#'");
+  CHECK(gnuplot_string("back\\slash `cmd` @macro $(x)") == "'back\\slash `cmd` @macro $(x)'");
+  CHECK(gnuplot_string(std::string("nul\0cr\r\ttab\x7f", 12)) == "'nul?cr??tab?'");
+  CHECK(gnuplot_string("αβ ✓ ../x /abs") == "'αβ ✓ ../x /abs'");
+}
+
+TEST_CASE("gnuplot reads every gnuplot_string as the text itself and runs nothing") {
+  // gnuplot prints each literal into a file; what it printed must be the name (quotes as ’,
+  // control characters as '?'), and no file may appear but the script, its log and what it printed.
+  if (find_executable("gnuplot").empty()) {
+    MESSAGE("gnuplot is not installed: the strings are checked above, not through gnuplot");
+    return;
+  }
+  const std::string dir = scratch("strings");
+  const std::vector<std::string> names = {"a\nsystem \"touch PWNED1\"\n#",
+                                          "x' . system('touch PWNED2') . '",
+                                          "`touch PWNED3`",
+                                          "@PWNED4 $(touch PWNED5) \\",
+                                          "ends in a backslash \\",
+                                          "'quote \" and '' and ''' '",
+                                          "αβ ✓ ../x /abs/y spaces  here",
+                                          "set output 'PWNED6'\r\nplot x"};
+  std::string script = "PWNED4 = 'system(\"touch PWNED7\")'\nset print 'printed.txt'\n", expected;
+  for (const auto& n : names) {
+    script += "print " + gnuplot_string(n) + "\n";
+    std::string shown;
+    for (char c : n)
+      shown += c == '\'' ? std::string("’") : static_cast<unsigned char>(c) < 0x20 ? "?" : std::string(1, c);
+    expected += shown + "\n";
+  }
+  std::ofstream(dir + "/strings.gp") << script;
+  ProcessOptions o;
+  o.cwd = dir;
+  o.output_file = dir + "/strings.log";
+  const ProcessResult r = run_process({"gnuplot", "strings.gp"}, o);
+  INFO(read_file(dir + "/strings.log"));
+  CHECK(r.ok());
+  CHECK(read_file(dir + "/printed.txt") == expected);
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  CHECK(files == std::vector<std::string>{"printed.txt", "strings.gp", "strings.log"});
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an interrupt stops the plots: run_gnuplot starts nothing and leaves no PNG") {
+  const std::string dir = scratch("interrupted");
+  clear_interrupt();
+  request_interrupt(SIGINT);
+  const GnuplotRun run = run_gnuplot(dir, "loss", "set output 'loss.png.tmp'\nplot x\n", {"loss.png"});
+  clear_interrupt();
+  CHECK_FALSE(run.drawn);
+  CHECK(run.why == (find_executable("gnuplot").empty() ? "gnuplot is not installed" : "interrupted"));
+  CHECK_FALSE(fs::exists(dir + "/loss.png"));
+  CHECK_FALSE(fs::exists(dir + "/loss.png.tmp"));
   fs::remove_all(dir);
 }
 

@@ -3,14 +3,17 @@
 // Δm against single-task baselines.
 #include <doctest/doctest.h>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 
+#include "mtlgrad/core/interrupt.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/run/experiment.hpp"
+#include "mtlgrad/run/plots.hpp"
 #include "mtlgrad/run/sweep.hpp"
 #include "mtlgrad/run/sweep_table.hpp"
 #include "test_util.hpp"
@@ -184,9 +187,76 @@ TEST_CASE("a run interrupted after a checkpoint is resumed by the sweep and ends
   CHECK(rep.ran == 1);
   CHECK(rep.failed.empty());
   CHECK(summary(broken, run.name)["final_losses"] == summary(whole, run.name)["final_losses"]);
-  CHECK(summary(broken, run.name)["final_params"] == summary(whole, run.name)["final_params"]);
+  CHECK(read_file(broken + "/" + run.name + "/final_params.json") == read_file(whole + "/" + run.name + "/final_params.json"));
   fs::remove_all(whole);
   fs::remove_all(broken);
+}
+
+TEST_CASE("rerunning a sweep draws the missing plots of its finished runs") {
+  const std::string dir = scratch("redraw");
+  const nlohmann::json toy = nlohmann::json::parse(
+      R"({"name": "toy", "model": {"name": "toy2d"}, "optimizer": {"name": "sgd", "lr": 0.01}, "steps": 20,
+          "log_every": 5})");
+  const std::vector<GridAxis> grid = {parse_grid_axis("seed=0,1")};
+  SweepOptions o;
+  o.out_dir = dir;
+  o.plots = false;  // the runs finish without plots, as without gnuplot
+  const auto runs = expand_sweep(toy, grid);
+  CHECK(run_sweep(toy, grid, runs, o).ran == 2);
+  CHECK_FALSE(fs::exists(dir + "/seed=0/loss.png"));
+  // The runs' own configs say "plots": {"enabled": false}: a rerun with plots on respects that...
+  o.plots = true;
+  CHECK(run_sweep(toy, grid, runs, o).redrawn.empty());
+  // ...but a run whose config leaves the plots on and that has no loss.png gets it.
+  for (const char* run : {"seed=0", "seed=1"}) {
+    nlohmann::json c = nlohmann::json::parse(read_file(dir + "/" + run + "/config.json"));
+    c.erase("plots");
+    write_file_atomic(dir + "/" + run + "/config.json", c.dump(2) + "\n");
+  }
+  const SweepReport rep = run_sweep(toy, grid, runs, o);
+  CHECK(rep.ran == 0);
+  CHECK(rep.skipped == 2);
+  if (gnuplot_terminal().empty()) {
+    MESSAGE("gnuplot with a png terminal is not installed: nothing can be redrawn");
+    CHECK(rep.redrawn.empty());
+  } else {
+    CHECK(rep.redrawn == std::vector<std::string>{"seed=0", "seed=1"});
+    CHECK(fs::file_size(dir + "/seed=0/loss.png") > 1000);
+    CHECK(fs::file_size(dir + "/seed=1/trajectory.png") > 1000);
+    CHECK(summary(dir, "seed=0")["plots"] == nlohmann::json::parse(R"(["loss.png", "trajectory.png"])"));
+    CHECK(run_sweep(toy, grid, runs, o).redrawn.empty());  // drawn once
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an interrupted sweep starts no further run, and a rerun finishes them all") {
+  // (A run stopped in its middle is tested in test_experiment.cpp and, with real signals, in
+  // tests/cli/test_cli_interrupt.cpp.)
+  const std::string whole = scratch("int_whole"), cut = scratch("int_cut");
+  sweep(small_mlp(), kGrid, whole);
+  const nlohmann::json base = small_mlp();
+  SweepOptions o;
+  o.out_dir = cut;
+  o.jobs = 2;
+  o.plots = false;
+  const auto runs = expand_sweep(base, kGrid);
+  clear_interrupt();
+  request_interrupt(SIGINT);
+  const SweepReport rep = run_sweep(base, kGrid, runs, o);
+  clear_interrupt();
+  CHECK(rep.interrupt_signal == SIGINT);
+  CHECK(rep.ran == 0);
+  CHECK(rep.failed.empty());
+  for (const auto& r : runs) CHECK_FALSE(fs::exists(cut + "/" + r.name + "/summary.json"));
+  const SweepReport again = run_sweep(base, kGrid, runs, o);
+  CHECK(again.interrupt_signal == 0);
+  CHECK(again.ran == 4);
+  for (const auto& r : runs) {
+    CHECK(summary(cut, r.name)["final_losses"] == summary(whole, r.name)["final_losses"]);
+    CHECK(read_file(cut + "/" + r.name + "/metrics.csv") == read_file(whole + "/" + r.name + "/metrics.csv"));
+  }
+  fs::remove_all(whole);
+  fs::remove_all(cut);
 }
 
 TEST_CASE("two shards merged give the table of the whole sweep") {

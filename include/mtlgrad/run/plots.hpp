@@ -9,7 +9,7 @@
 /// enters a script. The names that do (task names, run and group labels, grid keys, in titles and
 /// keys) pass through gnuplot_string(): single-quoted, where gnuplot expands neither backquotes
 /// (`cmd`), macros (@var) nor backslashes, so `system "..."`, backticks, quotes and backslashes
-/// are plain text. Each PNG is drawn into NAME.png.tmp and renamed when gnuplot succeeded: a
+/// are plain text (a ' shows as ’, a control character as ?). Each PNG is drawn into NAME.png.tmp and renamed when gnuplot succeeded: a
 /// killed, failed or interrupted gnuplot never leaves a half-drawn NAME.png. gnuplot gets 60 s per
 /// script; an interrupt (SIGINT/SIGTERM, core/interrupt.hpp) stops it at once.
 ///
@@ -39,8 +39,9 @@ struct SweepTable;
 /// "pngcairo" or "png" if the gnuplot on PATH has it, else "" (probed once per gnuplot found).
 std::string gnuplot_terminal();
 
-/// `s` as a gnuplot string literal that gnuplot reads as text only: in single quotes, a quote
-/// inside doubled, and each control character (newline, carriage return, tab, NUL, DEL, ...),
+/// `s` as a gnuplot string literal that gnuplot reads as text only: in single quotes, each quote
+/// ' inside written as ’ (U+2019: gnuplot 5.4's '' escape fails at the start of a string and
+/// when repeated), and each control character (newline, carriage return, tab, NUL, DEL, ...),
 /// which would end or break the command line, replaced by '?'.
 std::string gnuplot_string(const std::string& s);
 
