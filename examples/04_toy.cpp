@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
 
   std::ostringstream script;
   script << "set terminal " << (mtlgrad::gnuplot_terminal().empty() ? "png" : mtlgrad::gnuplot_terminal())
-         << " size 1500,560\nset output 'trajectories.png'\n"
+         << " size 1500,560\nset output 'trajectories.png.tmp'\n"
          << "set contour base\nset cntrparam levels 24\nunset surface\nset view map\n"
          << "set table 'contour_lines.dat'\nsplot 'contour.dat' using 1:2:3 with lines notitle\nunset table\n"
          << "unset contour\nset xrange [-10:10]\nset yrange [-10:10]\nset size ratio -1\nset xlabel 'x_1'\n"
@@ -81,9 +81,10 @@ int main(int argc, char** argv) {
   }
   script << "unset multiplot\n";
   mtlgrad::write_file_atomic(out + "/contour.dat", mtlgrad::toy_contour_data(-10, 10, 101));
-  if (mtlgrad::run_gnuplot(out, "trajectories", script.str()))
+  const mtlgrad::GnuplotRun plot = mtlgrad::run_gnuplot(out, "trajectories", script.str(), {"trajectories.png"});
+  if (plot.drawn)
     std::printf("\ntrajectories over the contour of f1 + f2: %s/trajectories.png\n", out.c_str());
   else
-    std::printf("\ngnuplot not available or failed: run 'gnuplot trajectories.gp' in %s\n", out.c_str());
+    std::printf("\nnot drawn (%s): run 'gnuplot trajectories.gp' in %s\n", plot.why.c_str(), out.c_str());
   return 0;
 }
