@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "cli/cli_util.hpp"
-#include "mtlgrad/core/process.hpp"
+#include "mtlgrad/run/plots.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -35,7 +35,7 @@ std::vector<std::string> pwned_files(const fs::path& root) {
   return found;
 }
 
-bool gnuplot_draws() { return !mtlgrad::find_executable("gnuplot").empty(); }
+bool gnuplot_draws() { return !mtlgrad::gnuplot_terminal().empty(); }
 
 }  // namespace
 

@@ -11,7 +11,7 @@
 #include <fstream>
 
 #include "cli/cli_util.hpp"
-#include "mtlgrad/core/process.hpp"
+#include "mtlgrad/run/plots.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -58,7 +58,7 @@ TEST_CASE("mtlgrad run prints a few lines, --json prints summary.json, final par
                    "; accuracy cls " + g6(ev["accuracy"][0]) + "\n") != std::string::npos);
   CHECK(lines.find("\n  run directory: " + out.string() + " (summary.json, final_params.json, metrics.csv, config.json)\n") !=
         std::string::npos);
-  if (!mtlgrad::find_executable("gnuplot").empty())
+  if (!mtlgrad::gnuplot_terminal().empty())
     CHECK(lines.find("\n  plots: " + out.string() + "/loss.png\n") != std::string::npos);
   CHECK(std::count(lines.begin(), lines.end(), '\n') <= 6);
 
