@@ -86,13 +86,13 @@ bool is_temporary(const fs::path& p) { return p.filename().string().find(".tmp."
 
 // Every run-directory file that has its final name is whole: JSON and CBOR parse, and the CSV
 // files end in a newline with as many fields on each row as in the header. (The plots observer's
-// .gp, .dat, .png and .gplog files, drawn when a run ends, are not run state.)
+// .gp, .dat, .png, .png.tmp and .gplog files, drawn when a run ends, are not run state.)
 void check_files_whole(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir)) {
     const fs::path p = e.path();
     if (is_temporary(p)) continue;  // a write the kill interrupted, never renamed into place
     const std::string ext = p.extension().string();
-    if (ext == ".gp" || ext == ".dat" || ext == ".png" || ext == ".gplog") continue;
+    if (ext == ".gp" || ext == ".dat" || ext == ".png" || ext == ".gplog" || ext == ".tmp") continue;  // .png.tmp: a plot being drawn
     CAPTURE(p.string());
     const std::string bytes = slurp(p);
     REQUIRE_FALSE(bytes.empty());
