@@ -30,7 +30,8 @@
 /// a sweep over seeds trains on the same data with different initialisations and batch orders. The same config (its "threads" included) and seed give bit-identical metrics.csv,
 /// summary.json (but for its "seconds"), and final parameters.
 ///
-/// Run directory: config.json (the resolved config: every stage option with its value),
+/// Run directory: config.json (the resolved config: every stage option with its value) and
+/// config.sha256 (its fingerprint, run/fingerprint.hpp), .lock (core/dir_lock.hpp),
 /// metrics.csv (a pure function of config and seed), timing.csv (per-phase times per logged step),
 /// summary.json ("final_params", "final_losses", "initial_losses", "steps", "seconds", "version",
 /// ...), checkpoint.cbor when checkpointing. Every file is written atomically.

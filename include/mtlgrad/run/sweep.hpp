@@ -16,7 +16,9 @@
 /// Directory layout of a sweep DIR:
 ///
 ///     DIR/sweep.json               the base config, the grid, the baseline flag, the run count
-///     DIR/<run name>/sweep_run.json  {"index", "assignment": [[key, value], ...], "baseline_task"}
+///     DIR/sweep.sha256, DIR/.lock  its fingerprint; the lock of sweep.json and the table
+///     DIR/<run name>/sweep_run.json  {"index", "assignment": [[key, value], ...], "baseline_task",
+///                                   "config_sha256", "sweep_sha256"}
 ///     DIR/<run name>/...           the run directory of run_experiment (summary.json when done)
 ///     DIR/table.csv, table.md, table.png, curves.png (and trajectories.png for the toy)
 ///
