@@ -100,8 +100,8 @@ int cmd_sweep(const Args& args) {
   const std::size_t finished = rep.finished;
   if ((shard_count == 1 && rep.busy.empty()) || finished == runs.size()) write_table({out}, out);
   else
-    std::fprintf(stderr, "sweep: %zu of %zu runs finished; the table is written by the process that finishes the last (or by "
-                 "mtlgrad sweep --merge %s)\n", finished, runs.size(), out.c_str());
+    std::fprintf(stderr, "sweep: %zu of %zu runs finished; the table is written by the process that finishes the "
+                 "last (or by mtlgrad sweep --merge %s)\n", finished, runs.size(), out.c_str());
   return rep.failed.empty() ? 0 : 1;
 }
 

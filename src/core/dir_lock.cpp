@@ -40,7 +40,8 @@ const std::string& process_domain() {
     if (boot.empty() || n <= 0) return std::string();
     // FNV-1a, 64 bits: a short name part, not a security measure.
     std::uint64_t h = 0xcbf29ce484222325ull;
-    for (char c : boot + "/" + std::string(ns, std::size_t(n))) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    for (char c : boot + "/" + std::string(ns, std::size_t(n)))
+      h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
     return std::string(buf);

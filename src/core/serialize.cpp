@@ -138,7 +138,8 @@ void write_file_atomic(const std::string& path, const std::string& content) {
   for (int attempt = 0; fd < 0; ++attempt) {
     tmp = temporary_name(path);
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0 && (errno != EEXIST || attempt == 8)) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
+    if (fd < 0 && (errno != EEXIST || attempt == 8))
+      throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
   }
   const char* p = content.data();
   std::size_t left = content.size();

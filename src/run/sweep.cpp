@@ -243,7 +243,8 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
   for (const auto& axis : grid) grid_json.push_back({axis.key, axis.values});
   bool baselines = false;
   for (const auto& r : runs) baselines = baselines || r.baseline_task >= 0;
-  const nlohmann::json record = {{"config", base}, {"grid", grid_json}, {"baselines", baselines}, {"runs", runs.size()}};
+  const nlohmann::json record = {
+      {"config", base}, {"grid", grid_json}, {"baselines", baselines}, {"runs", runs.size()}};
   const std::string sweep_sha = fingerprint(record);
   const bool sweep_changed = claim_sweep_directory(options.out_dir, record, options.force);
 
@@ -261,7 +262,8 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
     // Kept as it is: its sweep_run.json joins it to this sweep (the index may have moved).
     const std::string meta = canonical_json(run_record(r, sweep_sha));
     DirLock lock;
-    if (read_file(dir + "/sweep_run.json") != meta && lock.try_lock(dir)) write_file_atomic(dir + "/sweep_run.json", meta);
+    if (read_file(dir + "/sweep_run.json") != meta && lock.try_lock(dir))
+      write_file_atomic(dir + "/sweep_run.json", meta);
   }
 
   std::mutex mutex;

@@ -50,8 +50,8 @@ void check_same_config(const std::vector<std::string>& dirs) {
     }
     const std::vector<std::string> changes = config_changes(config, here);
     if (changes.empty()) continue;
-    throw ConfigChanged("sweep --merge: " + d + " holds a sweep of another config than " + *first + ": " + join(changes, ", ") +
-                        " (" + *first + " → " + d + "); merge only the shards of one sweep");
+    throw ConfigChanged("sweep --merge: " + d + " holds a sweep of another config than " + *first + ": " +
+                        join(changes, ", ") + " (" + *first + " → " + d + "); merge only the shards of one sweep");
   }
 }
 
