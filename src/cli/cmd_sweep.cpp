@@ -21,6 +21,8 @@ nlohmann::json load_config(const std::string& path, const std::vector<std::strin
 namespace {
 
 void write_table(const std::vector<std::string>& dirs, const std::string& out) {
+  for (const auto& d : dirs)  // before --out (by default the first of them) is created
+    if (!std::filesystem::is_directory(d)) throw std::runtime_error("sweep: " + d + " is not a directory");
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
   if (ec) throw std::runtime_error("cannot create " + out + ": " + ec.message());
