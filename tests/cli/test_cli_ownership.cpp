@@ -20,7 +20,10 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "mtlgrad/core/dir_lock.hpp"
+#include "mtlgrad/core/tensor.hpp"
 
 namespace fs = std::filesystem;
 
@@ -125,7 +128,8 @@ TEST_CASE("a second mtlgrad run into a busy --out fails at once naming pid and h
   CHECK(refused.code == 1);
   CHECK(refused.log.find("holds a run written by a different config: aggregator.name: \"pcgrad\" → \"sum\"") !=
         std::string::npos);
-  CHECK(refused.log.find("optimizer.lr: 0.001 → 0.5") != std::string::npos);
+  // The resolved lr is a `real`: 0.0010000000474974513 in a float build.
+  CHECK(refused.log.find("optimizer.lr: " + nlohmann::json(mtlgrad::real(0.001)).dump() + " → 0.5") != std::string::npos);
   CHECK(slurp(out / "config.json") == config);
   const Result forced = run(cli({"run", "--force", "--out", out.string(), (root / "other.json").string()}),
                             root / "fourth.log");
