@@ -1,4 +1,4 @@
-// mtlgrad run CONFIG.json [--set key.path=value ...] [--out DIR] [--resume] [--check] [--json]
+// mtlgrad run CONFIG.json [--set key.path=value ...] [--out DIR] [--resume] [--force] [--check] [--json]
 #include <cstdio>
 #include <fstream>
 
@@ -89,12 +89,13 @@ int cmd_run(const Args& args) {
                "mtlgrad run"};
   std::string config_path, out;
   std::vector<std::string> sets;
-  bool resume = false, check = false, quiet = false, json = false;
+  bool resume = false, check = false, quiet = false, json = false, force = false;
   app.add_option("config", config_path, "experiment config (JSON)")->required();
   app.add_option("--set", sets, "override a key: --set optimizer.lr=1e-3 (value parsed as JSON where it can be)")
       ->take_all();
   app.add_option("--out", out, "run directory (default: runs/<config name>)");
   app.add_flag("--resume", resume, "continue from the checkpoint in the run directory");
+  app.add_flag("--force", force, "the run directory holds a run of another config: start it over (else refused)");
   app.add_flag("--check", check, "validate the config, print it resolved, and exit");
   app.add_flag("--quiet", quiet, "no progress line");
   app.add_flag("--json", json, "print summary.json on stdout");
@@ -112,6 +113,7 @@ int cmd_run(const Args& args) {
   if (out.empty()) out = default_out_dir(config, "runs/");
   RunOptions opts;
   opts.resume = resume;
+  opts.force = force;
   opts.progress = !quiet;
   install_interrupt_handlers();
   nlohmann::json summary;

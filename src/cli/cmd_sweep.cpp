@@ -1,5 +1,5 @@
 // mtlgrad sweep CONFIG.json --grid key=v1,v2,... [--grid ...] [--set k=v ...] [--out DIR] [--jobs N]
-//               [--shard i/n] [--baselines] [--no-plots]
+//               [--shard i/n] [--baselines] [--no-plots] [--force]
 // mtlgrad sweep --merge DIR... [--out DIR]
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "mtlgrad/core/interrupt.hpp"
+#include "mtlgrad/core/dir_lock.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/run/experiment.hpp"
 #include "mtlgrad/run/sweep.hpp"
@@ -19,10 +20,14 @@ namespace mtlgrad::cli {
 namespace {
 
 void write_table(const std::vector<std::string>& dirs, const std::string& out) {
-  const SweepTable table = collect_sweep_table(dirs);
+  for (const auto& d : dirs)  // before --out (by default the first of them) is created
+    if (!std::filesystem::is_directory(d)) throw std::runtime_error("sweep: " + d + " is not a directory");
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
   if (ec) throw std::runtime_error("cannot create " + out + ": " + ec.message());
+  // One table writer at a time: the shards of a sweep may all finish at once.
+  const DirLock lock = lock_directory_waiting(out, "sweep directory", 300);
+  const SweepTable table = collect_sweep_table(dirs);
   write_sweep_table(table, out);
   std::fprintf(stderr, "%s\nsweep: table %s/table.md (and table.csv); plots %s/*.png\n", table_markdown(table).c_str(),
                out.c_str(), out.c_str());
@@ -38,7 +43,7 @@ int cmd_sweep(const Args& args) {
   std::string config_path, out, shard = "0/1";
   std::vector<std::string> grids, sets, merge;
   std::size_t jobs = std::max(1u, std::thread::hardware_concurrency());
-  bool baselines = false, no_plots = false;
+  bool baselines = false, no_plots = false, force = false;
   app.add_option("config", config_path, "experiment config (JSON)");
   app.add_option("--grid", grids, "an axis: key.path=v1,v2,... (values parsed as JSON where they can be)")
       ->take_all()
@@ -51,6 +56,7 @@ int cmd_sweep(const Args& args) {
   app.add_option("--shard", shard, "run only runs k with k mod n == i (i/n), e.g. for a Slurm array");
   app.add_flag("--baselines", baselines, "also run the single-task baselines (one per task and seed) and report Δm");
   app.add_flag("--no-plots", no_plots, "no per-run plots (the sweep's own plots are still drawn)");
+  app.add_flag("--force", force, "--out holds a sweep of another config: start the changed runs over (else refused)");
   app.add_option("--merge", merge, "collect the finished runs under these sweep directories into one table")
       ->take_all();
   std::vector<std::string> argv(args.rbegin(), args.rend());
@@ -84,19 +90,23 @@ int cmd_sweep(const Args& args) {
   o.shard_count = shard_count;
   o.progress = true;
   o.plots = !no_plots;
+  o.force = force;
   std::fprintf(stderr, "sweep: %zu runs (%zu in shard %zu/%zu) into %s, %zu at a time\n", runs.size(),
                (runs.size() + shard_count - 1 - shard_index) / shard_count, shard_index, shard_count, out.c_str(), jobs);
   const SweepReport rep = run_sweep(base, grid, runs, o);
-  std::fprintf(stderr, "sweep: %zu ran, %zu already finished, %zu failed\n", rep.ran, rep.skipped, rep.failed.size());
+  std::fprintf(stderr, "sweep: %zu ran, %zu already finished, %zu failed", rep.ran, rep.skipped, rep.failed.size());
+  if (!rep.busy.empty()) std::fprintf(stderr, ", %zu run by other processes", rep.busy.size());
+  std::fprintf(stderr, "\n");
   for (const auto& f : rep.failed) std::fprintf(stderr, "  failed: %s\n", f.c_str());
   if (!rep.redrawn.empty())
     std::fprintf(stderr, "sweep: drew the missing plots of %zu finished runs\n", rep.redrawn.size());
-  std::size_t finished = 0;
-  for (const auto& r : runs) finished += std::filesystem::exists(out + "/" + r.name + "/summary.json");
-  if (!rep.interrupt_signal && (shard_count == 1 || finished == runs.size())) write_table({out}, out);
+  for (const auto& b : rep.busy) std::fprintf(stderr, "  busy: %s\n", b.c_str());
+  const std::size_t finished = rep.finished;
+  if (!rep.interrupt_signal && ((shard_count == 1 && rep.busy.empty()) || finished == runs.size()))
+    write_table({out}, out);
   else if (!rep.interrupt_signal)
-    std::fprintf(stderr, "sweep: %zu of %zu runs finished; the table is written when all shards are done (or by "
-                 "mtlgrad sweep --merge %s)\n", finished, runs.size(), out.c_str());
+    std::fprintf(stderr, "sweep: %zu of %zu runs finished; the table is written by the process that finishes the "
+                 "last (or by mtlgrad sweep --merge %s)\n", finished, runs.size(), out.c_str());
   if (const int signal = interrupt_signal()) {  // during the runs, or while the table was drawn
     std::string command = "mtlgrad sweep";
     for (const auto& a : args) command += " " + a;

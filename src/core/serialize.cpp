@@ -1,19 +1,26 @@
 #include "mtlgrad/core/serialize.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
+#include <vector>
 
 #include <fcntl.h>
 #include <signal.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include "mtlgrad/core/dir_lock.hpp"
 
 namespace mtlgrad {
 
@@ -89,10 +96,51 @@ nlohmann::json parse_json(const std::string& text, const std::string& what) {
   }
 }
 
+namespace {
+
+/// A 64-bit random number for a temporary's name: the clock, a per-process counter, the address of
+/// a stack variable and the random device, mixed (SplitMix64), so that two processes with the same
+/// pid on machines with the same name still draw different names.
+std::uint64_t temp_nonce() {
+  static std::atomic<std::uint64_t> counter{0};
+  std::uint64_t x = std::uint64_t(std::chrono::system_clock::now().time_since_epoch().count()) ^
+                    (counter.fetch_add(1) << 48) ^ reinterpret_cast<std::uintptr_t>(&x);
+  try {
+    std::random_device rd;
+    x ^= (std::uint64_t(rd()) << 32) | rd();
+  } catch (const std::exception&) {
+  }
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+bool all_of_class(const std::string& s, const char* allowed) {
+  return !s.empty() && s.find_first_not_of(allowed) == std::string::npos;
+}
+
+constexpr const char* kDigits = "0123456789";
+constexpr const char* kHex = "0123456789abcdef";
+
+}  // namespace
+
+std::string temporary_name(const std::string& path) {
+  char nonce[17];
+  std::snprintf(nonce, sizeof nonce, "%016llx", static_cast<unsigned long long>(temp_nonce()));
+  const std::string domain = process_domain().empty() ? std::string("0000000000000000") : process_domain();
+  return path + ".tmp." + host_name() + "." + domain + "." + std::to_string(::getpid()) + "." + nonce;
+}
+
 void write_file_atomic(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0; ++attempt) {
+    tmp = temporary_name(path);
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && (errno != EEXIST || attempt == 8))
+      throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
+  }
   const char* p = content.data();
   std::size_t left = content.size();
   while (left > 0) {
@@ -119,18 +167,35 @@ void write_file_atomic(const std::string& path, const std::string& content) {
   }
 }
 
-std::size_t remove_stale_temporaries(const std::string& dir) {
+std::size_t remove_stale_temporaries(const std::string& dir, bool dir_locked) {
   namespace fs = std::filesystem;
   std::error_code ec;
   std::size_t removed = 0;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    const std::size_t at = name.rfind(".tmp.");
+    const std::size_t at = name.find(".tmp.");
     if (at == std::string::npos || at == 0) continue;
-    const std::string digits = name.substr(at + 5);
-    if (digits.empty() || digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
-    const pid_t pid = pid_t(std::stol(digits));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // ours, or alive
+    // "<host>.<domain>.<pid>.<nonce>" (this version) or "<pid>" (earlier versions).
+    std::vector<std::string> parts;
+    for (std::size_t b = at + 5;;) {
+      const std::size_t dot = name.find('.', b);
+      parts.push_back(name.substr(b, dot == std::string::npos ? std::string::npos : dot - b));
+      if (dot == std::string::npos) break;
+      b = dot + 1;
+    }
+    bool stale = false;
+    if (parts.size() == 4 && parts[1].size() == 16 && all_of_class(parts[1], kHex) && parts[2].size() <= 9 &&
+        all_of_class(parts[2], kDigits) && parts[3].size() == 16 && all_of_class(parts[3], kHex)) {
+      const pid_t pid = pid_t(std::stol(parts[2]));
+      const bool here = parts[0] == host_name() && !process_domain().empty() && parts[1] == process_domain();
+      if (dir_locked) stale = !(here && pid == ::getpid());  // every writer into dir holds its lock
+      else stale = here && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH;
+    } else if (parts.size() == 1 && parts[0].size() <= 9 && all_of_class(parts[0], kDigits)) {
+      // An earlier version's name holds only a pid, of an unknown host: only under the lock.
+      const pid_t pid = pid_t(std::stol(parts[0]));
+      stale = dir_locked && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH;
+    }
+    if (!stale) continue;
     std::error_code rm;
     if (fs::remove(it->path(), rm)) ++removed;
   }

@@ -10,9 +10,11 @@
 
 #include "mtlgrad/core/blas.hpp"
 #include "mtlgrad/core/interrupt.hpp"
+#include "mtlgrad/core/dir_lock.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/data/data.hpp"
+#include "mtlgrad/run/fingerprint.hpp"
 #include "mtlgrad/run/observer.hpp"
 
 namespace mtlgrad {
@@ -296,7 +298,11 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   std::error_code ec;
   fs::create_directories(out_dir, ec);
   if (ec) throw std::runtime_error("cannot create run directory " + out_dir + ": " + ec.message());
-  remove_stale_temporaries(out_dir);  // a killed earlier run's half-written files
+  DirLock lock;  // before anything is written: one process per run directory
+  if (!options.directory_locked) lock = lock_directory(out_dir, "run directory");
+  remove_stale_temporaries(out_dir, true);  // a killed earlier run's half-written files
+  const bool restarted = claim_run_directory(out_dir, s.resolved, options.force);  // another config's run?
+  const bool resume = options.resume && !restarted;
   const std::string ckpt_path = out_dir + "/checkpoint.cbor";
 
   MetricsTable metrics(*s.model, trainer.layout());
@@ -305,7 +311,7 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   double seconds_before = 0;
   nlohmann::json evals = nlohmann::json::array();
 
-  if (options.resume) {
+  if (resume) {
     if (!fs::exists(ckpt_path)) throw std::runtime_error("--resume: no checkpoint in " + out_dir + " (" + ckpt_path + ")");
     const std::string bytes = read_file(ckpt_path);
     nlohmann::json ck;
@@ -326,7 +332,7 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
     if (obs.size() != s.observers.size()) throw std::runtime_error(ckpt_path + ": observer count differs from the config's");
     for (std::size_t k = 0; k < s.observers.size(); ++k) s.observers[k]->load_state(obs[k]);
   }
-  write_file_atomic(out_dir + "/config.json", s.resolved.dump(2) + "\n");
+  write_fingerprinted(out_dir, "config.json", s.resolved);
 
   const auto t0 = Clock::now();
   auto elapsed = [&] { return seconds_before + std::chrono::duration<double>(Clock::now() - t0).count(); };

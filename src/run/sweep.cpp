@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include "mtlgrad/core/blas.hpp"
+#include "mtlgrad/core/dir_lock.hpp"
 #include "mtlgrad/core/interrupt.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/run/experiment.hpp"
+#include "mtlgrad/run/fingerprint.hpp"
 #include "mtlgrad/run/plots.hpp"
 
 namespace mtlgrad {
@@ -190,6 +192,75 @@ std::vector<SweepRun> expand_sweep(const nlohmann::json& base, const std::vector
   return runs;
 }
 
+namespace {
+
+constexpr double kSweepLockWait = 300;  ///< seconds to wait for another process's short sweep.json or table write
+
+nlohmann::json read_json_or_null(const std::string& path) {
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+/// Checks DIR/sweep.json against `record` under the sweep lock and writes it (and sweep.sha256)
+/// when it is new or changed; returns whether an earlier sweep of another config was there.
+bool claim_sweep_directory(const std::string& dir, const nlohmann::json& record, bool force) {
+  const std::string path = dir + "/sweep.json";
+  DirLock lock = lock_directory_waiting(dir, "sweep directory", kSweepLockWait);
+  remove_stale_temporaries(dir, true);  // every top-level write of a sweep holds this lock
+  bool changed = false;
+  if (fs::exists(path)) {
+    const std::string text = read_file(path);
+    if (text == canonical_json(record) && fs::exists(dir + "/sweep.sha256")) return false;
+    const nlohmann::json old = read_json_or_null(path);
+    if (old != record) {
+      std::vector<std::string> changes;
+      if (!old.is_object()) {
+        changes.push_back("sweep.json is not a JSON object");
+      } else {
+        changes = config_changes(old.value("config", nlohmann::json()), record["config"]);
+        nlohmann::json rest_old = old, rest_new = record;
+        rest_old.erase("config");
+        rest_new.erase("config");
+        for (const auto& c : config_changes(rest_old, rest_new)) changes.push_back(c);
+      }
+      if (!force) {
+        std::string list;
+        for (const auto& c : changes) list += (list.empty() ? "" : ", ") + c;
+        throw ConfigChanged("sweep directory " + dir + " holds a sweep of another config: " + list +
+                            "; rerun with --force to start the changed runs over, or choose another --out");
+      }
+      changed = true;
+    }
+  }
+  write_fingerprinted(dir, "sweep.json", record);
+  return changed;
+}
+
+nlohmann::json run_record(const SweepRun& r, const std::string& sweep_sha) {
+  nlohmann::json assignment = nlohmann::json::array();
+  for (const auto& [key, value] : r.assignment) assignment.push_back({key, value});
+  return {{"index", r.index},
+          {"assignment", assignment},
+          {"baseline_task", r.baseline_task},
+          {"config_sha256", fingerprint(r.config)},
+          {"sweep_sha256", sweep_sha}};
+}
+
+/// A run finished with this run config: summary.json and a sweep_run.json of the same config
+/// (one written before fingerprints counts when the sweep's config is unchanged).
+bool finished_with(const std::string& dir, const SweepRun& r, bool sweep_changed) {
+  if (!fs::exists(dir + "/summary.json")) return false;
+  const nlohmann::json meta = read_json_or_null(dir + "/sweep_run.json");
+  if (!meta.is_object()) return false;
+  if (!meta.contains("config_sha256")) return !sweep_changed;
+  return meta["config_sha256"] == fingerprint(r.config);
+}
+
+}  // namespace
+
 SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& grid, const std::vector<SweepRun>& runs,
                       const SweepOptions& options) {
   using Clock = std::chrono::steady_clock;
@@ -198,22 +269,31 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
   std::error_code ec;
   fs::create_directories(options.out_dir, ec);
   if (ec) throw std::runtime_error("cannot create sweep directory " + options.out_dir + ": " + ec.message());
-  remove_stale_temporaries(options.out_dir);
   nlohmann::json grid_json = nlohmann::json::array();
   for (const auto& axis : grid) grid_json.push_back({axis.key, axis.values});
   bool baselines = false;
   for (const auto& r : runs) baselines = baselines || r.baseline_task >= 0;
-  write_file_atomic(options.out_dir + "/sweep.json",
-                    nlohmann::json{{"config", base}, {"grid", grid_json}, {"baselines", baselines}, {"runs", runs.size()}}
-                            .dump(2) + "\n");
+  const nlohmann::json record = {
+      {"config", base}, {"grid", grid_json}, {"baselines", baselines}, {"runs", runs.size()}};
+  const std::string sweep_sha = fingerprint(record);
+  const bool sweep_changed = claim_sweep_directory(options.out_dir, record, options.force);
 
   SweepReport report;
   std::vector<const SweepRun*> todo;
   for (const auto& r : runs) {
     if (r.index % options.shard_count != options.shard_index) continue;
     ++report.total;
-    if (fs::exists(options.out_dir + "/" + r.name + "/summary.json")) ++report.skipped;
-    else todo.push_back(&r);
+    const std::string dir = options.out_dir + "/" + r.name;
+    if (!finished_with(dir, r, sweep_changed)) {
+      todo.push_back(&r);
+      continue;
+    }
+    ++report.skipped;
+    // Kept as it is: its sweep_run.json joins it to this sweep (the index may have moved).
+    const std::string meta = canonical_json(run_record(r, sweep_sha));
+    DirLock lock;
+    if (read_file(dir + "/sweep_run.json") != meta && lock.try_lock(dir))
+      write_file_atomic(dir + "/sweep_run.json", meta);
   }
   if (options.plots)
     for (const auto& r : runs)
@@ -232,33 +312,38 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
     for (std::size_t k = next++; k < todo.size() && !interrupt_signal(); k = next++) {
       const SweepRun& r = *todo[k];
       const std::string dir = options.out_dir + "/" + r.name;
-      std::string failure, interrupted;
+      std::string failure, holder, interrupted;
       nlohmann::json summary;
+      DirLock lock;  // held from before the first write into dir to the end of the run
+      bool busy = false, finished_elsewhere = false;
       try {
         fs::create_directories(dir);
-        nlohmann::json assignment = nlohmann::json::array();
-        for (const auto& [key, value] : r.assignment) assignment.push_back({key, value});
-        write_file_atomic(dir + "/sweep_run.json",
-                          nlohmann::json{{"index", r.index}, {"assignment", assignment}, {"baseline_task", r.baseline_task}}
-                                  .dump(2) + "\n");
-        nlohmann::json config = r.config;
-        if (!options.plots) config["plots"] = nlohmann::json{{"enabled", false}};
-        RunOptions ro;
-        ro.set_blas_threads = false;  // set_threads(1) above, for every worker
-        ro.resume = fs::exists(dir + "/checkpoint.cbor");
-        summary = run_experiment(config, dir, ro);
-        std::error_code ignored;
-        fs::remove(dir + "/error.txt", ignored);
+        busy = !lock.try_lock(dir, &holder);
+        finished_elsewhere = !busy && finished_with(dir, r, sweep_changed);  // by another process, meanwhile
+        if (!busy && !finished_elsewhere) {
+          write_file_atomic(dir + "/sweep_run.json", canonical_json(run_record(r, sweep_sha)));
+          nlohmann::json config = r.config;
+          if (!options.plots) config["plots"] = nlohmann::json{{"enabled", false}};
+          RunOptions ro;
+          ro.set_blas_threads = false;  // set_threads(1) above, for every worker
+          ro.directory_locked = true;
+          ro.force = options.force;
+          ro.resume = fs::exists(dir + "/checkpoint.cbor");
+          summary = run_experiment(config, dir, ro);
+          std::error_code ignored;
+          fs::remove(dir + "/error.txt", ignored);
+        }
       } catch (const RunInterrupted& e) {
         interrupted = e.what();
       } catch (const std::exception& e) {
         failure = e.what();
         try {
-          write_file_atomic(dir + "/error.txt", failure + "\n");
+          if (lock.locked()) write_file_atomic(dir + "/error.txt", failure + "\n");
         } catch (const std::exception&) {
         }
       }
-      std::lock_guard<std::mutex> lock(mutex);
+      lock.release();
+      std::lock_guard<std::mutex> guard(mutex);
       ++done;
       const double el = std::chrono::duration<double>(Clock::now() - t0).count();
       if (tty) std::fprintf(stderr, "\r\033[K");
@@ -266,6 +351,13 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
         report.interrupted.push_back(r.name);
         std::fprintf(stderr, "[%zu/%zu] %s  %s (checkpoint written)\n", done, todo.size(), r.name.c_str(),
                      interrupted.c_str());
+      } else if (finished_elsewhere) {
+        ++report.skipped;
+        std::fprintf(stderr, "[%zu/%zu] %s  finished by another process\n", done, todo.size(), r.name.c_str());
+      } else if (busy) {
+        report.busy.push_back(r.name + ": " + holder);
+        std::fprintf(stderr, "[%zu/%zu] %s  busy: run by %s; left to it\n", done, todo.size(), r.name.c_str(),
+                     holder.c_str());
       } else if (failure.empty()) {
         ++report.ran;
         report.ran_names.push_back(r.name);
@@ -296,6 +388,13 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
   std::sort(report.failed.begin(), report.failed.end());
   std::sort(report.interrupted.begin(), report.interrupted.end());
   report.interrupt_signal = interrupt_signal();
+  std::sort(report.busy.begin(), report.busy.end());
+  for (const auto& r : runs) {
+    const std::string dir = options.out_dir + "/" + r.name;
+    const nlohmann::json meta = read_json_or_null(dir + "/sweep_run.json");
+    report.finished += fs::exists(dir + "/summary.json") && meta.is_object() &&
+                       meta.value("sweep_sha256", sweep_changed ? "" : sweep_sha) == sweep_sha;
+  }
   return report;
 }
 

@@ -10,6 +10,8 @@
 
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/core/sha256.hpp"
+#include "mtlgrad/run/fingerprint.hpp"
 #include "mtlgrad/run/plots.hpp"
 
 namespace mtlgrad {
@@ -32,11 +34,37 @@ nlohmann::json read_json(const std::string& path) {
   }
 }
 
+/// Shards (or sweeps) merged into one table must share the base config: else runs of one name
+/// would mean different things. Refuses naming the keys that differ.
+void check_same_config(const std::vector<std::string>& dirs) {
+  const std::string* first = nullptr;
+  nlohmann::json config;
+  for (const auto& d : dirs) {
+    const std::string path = d + "/sweep.json";
+    if (!fs::exists(path)) continue;  // a directory of run directories only: nothing to compare
+    const nlohmann::json here = read_json(path).value("config", nlohmann::json());
+    if (!first) {
+      first = &d;
+      config = here;
+      continue;
+    }
+    const std::vector<std::string> changes = config_changes(config, here);
+    if (changes.empty()) continue;
+    throw ConfigChanged("sweep --merge: " + d + " holds a sweep of another config than " + *first + ": " +
+                        join(changes, ", ") + " (" + *first + " → " + d + "); merge only the shards of one sweep");
+  }
+}
+
 std::vector<FinishedRun> finished_runs(const std::vector<std::string>& dirs) {
   std::vector<FinishedRun> runs;
   std::set<std::string> names;
-  for (const auto& d : dirs) {
+  for (const auto& d : dirs)
     if (!fs::is_directory(d)) throw std::runtime_error("sweep: " + d + " is not a directory");
+  check_same_config(dirs);
+  for (const auto& d : dirs) {
+    // The fingerprint of the directory's sweep: a run recorded under another one is left over from
+    // before a --force that changed the sweep, and is not part of it.
+    const std::string sweep_sha = fs::exists(d + "/sweep.json") ? sha256_hex(read_file(d + "/sweep.json")) : "";
     std::vector<fs::path> subs;
     for (const auto& e : fs::directory_iterator(d))
       if (e.is_directory()) subs.push_back(e.path());
@@ -45,9 +73,10 @@ std::vector<FinishedRun> finished_runs(const std::vector<std::string>& dirs) {
       if (!fs::exists(p / "sweep_run.json") || !fs::exists(p / "summary.json")) continue;
       FinishedRun r;
       r.name = p.filename().string();
-      if (!names.insert(r.name).second) continue;  // the same run in two directories
       r.dir = p.string();
       const nlohmann::json meta = read_json((p / "sweep_run.json").string());
+      if (!sweep_sha.empty() && meta.value("sweep_sha256", sweep_sha) != sweep_sha) continue;
+      if (!names.insert(r.name).second) continue;  // the same run in two directories
       r.index = meta.at("index").get<std::size_t>();
       r.assignment = meta.at("assignment");
       r.baseline_task = meta.value("baseline_task", -1);

@@ -91,6 +91,7 @@ void check_files_whole(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir)) {
     const fs::path p = e.path();
     if (is_temporary(p)) continue;  // a write the kill interrupted, never renamed into place
+    if (p.filename() == ".lock") continue;  // the directory's lock: "pid P host H ...", not run state
     const std::string ext = p.extension().string();
     if (ext == ".gp" || ext == ".dat" || ext == ".png" || ext == ".gplog" || ext == ".tmp") continue;  // .png.tmp: a plot being drawn
     CAPTURE(p.string());
@@ -98,6 +99,8 @@ void check_files_whole(const fs::path& dir) {
     REQUIRE_FALSE(bytes.empty());
     if (p.extension() == ".json") {
       CHECK_NOTHROW((void)json::parse(bytes));
+    } else if (p.extension() == ".sha256") {
+      CHECK(bytes.size() == 64 + 2 + p.stem().string().size() + 5 + 1);  // "<hex>  config.json\n"
     } else if (p.extension() == ".cbor") {
       json ck;
       CHECK_NOTHROW(ck = json::from_cbor(bytes));

@@ -274,6 +274,7 @@ TEST_CASE("threads: the run uses the config's OpenBLAS thread count, records it,
   CHECK(seen == 2);
   CHECK(blas::threads() == before);
   CHECK(json::parse(read_file(d + "/config.json"))["threads"] == 2);
+  o.force = true;  // another config into the same directory: started over, not refused
   run_experiment(toy_config(5), d, o);  // the default: one thread, written out
   CHECK(seen == 1);
   CHECK(json::parse(read_file(d + "/config.json"))["threads"] == 1);

@@ -34,12 +34,25 @@ nlohmann::json parse_json(const std::string& text, const std::string& what);
 
 /// Writes `content` to `path` through a temporary file in the same directory and a rename, so
 /// that a reader (or a crash) sees either the old file or the whole new one, never a partial one.
-/// Throws std::runtime_error naming the path on failure.
+/// The temporary is created with O_EXCL under temporary_name(path), unique across hosts, pid
+/// namespaces and threads. Throws std::runtime_error naming the path on failure.
 void write_file_atomic(const std::string& path, const std::string& content);
-/// Removes the temporaries that write_file_atomic() left in `dir` when its process was killed
-/// between the write and the rename: files named "<name>.tmp.<pid>" whose process no longer exists
-/// (a live process's temporary is kept). Returns how many it removed; a missing `dir` is 0.
-std::size_t remove_stale_temporaries(const std::string& dir);
+/// "<path>.tmp.<host>.<domain>.<pid>.<nonce>": host_name() and process_domain() (dir_lock.hpp),
+/// the pid, and 16 hex digits of a random number. Processes in separate pid namespaces share pids
+/// (every container's first process is pid 1), and hosts may share names: the domain and the
+/// nonce keep their names apart.
+std::string temporary_name(const std::string& path);
+/// Removes the temporaries write_file_atomic() left in `dir` when its writer died between the
+/// write and the rename, and only those; returns how many it removed (a missing `dir`: 0).
+/// - `dir_locked`: the caller holds dir's DirLock, and every writer into the directory writes
+///   only while holding it (run and sweep directories), so every temporary there but this
+///   process's own is a dead writer's: all of them go.
+/// - otherwise only the provably dead: written on this host, in this boot and pid namespace
+///   (process_domain()), by a pid that no longer exists. A temporary of another host, container
+///   or pid namespace may belong to a live process whatever its pid: it is kept.
+/// Names of earlier versions ("<name>.tmp.<pid>", no host) are removed only under the lock, when
+/// that pid is gone.
+std::size_t remove_stale_temporaries(const std::string& dir, bool dir_locked = false);
 /// The whole file; throws std::runtime_error naming the path if it cannot be read.
 std::string read_file(const std::string& path);
 

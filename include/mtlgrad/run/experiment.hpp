@@ -30,7 +30,8 @@
 /// a sweep over seeds trains on the same data with different initialisations and batch orders. The same config (its "threads" included) and seed give bit-identical metrics.csv,
 /// summary.json (but for its "seconds"), and final parameters.
 ///
-/// Run directory: config.json (the resolved config: every stage option with its value),
+/// Run directory: config.json (the resolved config: every stage option with its value) and
+/// config.sha256 (its fingerprint, run/fingerprint.hpp), .lock (core/dir_lock.hpp),
 /// metrics.csv (a pure function of config and seed), timing.csv (per-phase times per logged step),
 /// final_params.json (every parameter by name, {"shape": [rows, cols], "data": [row-major
 /// values]}), summary.json ("final_losses", "initial_losses", "eval", "steps", "seconds",
@@ -69,6 +70,12 @@ struct RunOptions {
   /// Run OpenBLAS with the config's "threads" (and restore the count after). The sweep, which
   /// runs several runs at once in one process, sets one thread itself and passes false.
   bool set_blas_threads = true;
+  /// out_dir holding a run of another config: false refuses (ConfigChanged, naming the changed
+  /// keys), true removes that run's files and starts over (run/fingerprint.hpp).
+  bool force = false;
+  /// The caller already holds out_dir's lock (the sweep locks a run's directory before it decides
+  /// to run it); otherwise the run takes it, and fails at once (DirectoryBusy) if another holds it.
+  bool directory_locked = false;
   /// Called after every step (the agreement tracker, tests that kill a run, ...).
   std::function<void(const Trainer&, const StepRecord&)> on_step;
 };
@@ -82,7 +89,9 @@ struct RunInterrupted : std::runtime_error {
 };
 
 /// Validates `config`, runs it and writes the run directory `out_dir` (created if missing).
-/// Returns summary.json's content. Config errors throw ConfigError naming the key path.
+/// Returns summary.json's content. Config errors throw ConfigError naming the key path. The run
+/// holds out_dir/.lock (core/dir_lock.hpp) from before its first write to its end, and writes
+/// config.sha256, the fingerprint of config.json (run/fingerprint.hpp).
 nlohmann::json run_experiment(const nlohmann::json& config, const std::string& out_dir, const RunOptions& options = {});
 
 /// Only the validation (for `mtlgrad run --check` and tests): throws ConfigError, else returns the

@@ -16,7 +16,9 @@
 /// Directory layout of a sweep DIR:
 ///
 ///     DIR/sweep.json               the base config, the grid, the baseline flag, the run count
-///     DIR/<run name>/sweep_run.json  {"index", "assignment": [[key, value], ...], "baseline_task"}
+///     DIR/sweep.sha256, DIR/.lock  its fingerprint; the lock of sweep.json and the table
+///     DIR/<run name>/sweep_run.json  {"index", "assignment": [[key, value], ...], "baseline_task",
+///                                   "config_sha256", "sweep_sha256"}
 ///     DIR/<run name>/...           the run directory of run_experiment (summary.json when done)
 ///     DIR/table.csv, table.md, table.png, curves.png (and trajectories.png for the toy)
 ///
@@ -24,7 +26,8 @@
 /// [A-Za-z0-9._=,+-] replaced by '_' (runs of them collapsed); baselines are named
 /// "single-task=<task>,seed=<s>". Two grid points with the same name are an error.
 ///
-/// Resuming: a run whose summary.json exists is skipped (but its missing plots are drawn: a run
+/// Resuming: a run whose summary.json exists (and whose sweep_run.json records the same run
+/// config) is skipped (but its missing plots are drawn: a run
 /// that finished without loss.png, e.g. without gnuplot, gets it when the sweep is rerun with
 /// plots on); one with a checkpoint.cbor continues from it; any other is run from scratch.
 /// Sharding: shard i/n runs the indices k with k mod n = i.
@@ -32,6 +35,19 @@
 /// Interrupts (core/interrupt.hpp): once SIGINT/SIGTERM is recorded, no further run starts, each
 /// running one stops with a checkpoint (RunInterrupted, see experiment.hpp), and run_sweep returns
 /// with `interrupt_signal` set; rerunning the same sweep continues where it stopped.
+/// Ownership (docs/experiments.md). DIR/sweep.json is the sweep's identity and DIR/sweep.sha256
+/// its SHA-256 (run/fingerprint.hpp). A sweep into a DIR whose sweep.json differs is refused with
+/// the keys that changed (ConfigChanged); with `force` it is rewritten, and a run is started over
+/// when its config changed (sweep_run.json's "config_sha256"), kept when not. sweep_run.json's
+/// "sweep_sha256" ties a run to the sweep it belongs to: a run left from before a --force that
+/// dropped it is not part of the table. The processes of one sweep (shards, or the same command
+/// twice, on one host or on several sharing the folder) coordinate by locks (core/dir_lock.hpp):
+///   - DIR/.lock, held only while sweep.json is checked and written and while the table is drawn
+///     (the shards of a sweep share DIR, so no process holds it for its whole life);
+///   - DIR/<run>/.lock, held by whoever runs that run, from before its first write to its end. A
+///     run locked by another process is left to it ("busy"); one that another process finished
+///     meanwhile is skipped. So no run is ever run twice at once, and a second identical sweep
+///     into one folder takes only the runs nobody holds: the two share the work.
 
 #include <cstddef>
 #include <functional>
@@ -78,6 +94,7 @@ struct SweepOptions {
   std::size_t shard_index = 0, shard_count = 1;
   bool progress = false;  ///< count and ETA on stderr (the per-run lines are always printed)
   bool plots = true;      ///< the run directories' "plots" observer (off for tests)
+  bool force = false;     ///< a changed config starts the changed runs over instead of being refused
 };
 
 struct SweepReport {
@@ -89,10 +106,13 @@ struct SweepReport {
   std::vector<std::string> redrawn;      ///< finished runs whose missing plots were drawn
   std::vector<std::string> interrupted;  ///< runs stopped by the interrupt, with a checkpoint
   int interrupt_signal = 0;              ///< the signal that stopped the sweep, else 0
+  std::vector<std::string> busy;  ///< "name: pid P on host H (since T)" of each run another process held
+  std::size_t finished = 0;       ///< runs of the whole sweep (every shard) finished with its config, at the end
 };
 
-/// Writes DIR/sweep.json and runs this shard's unfinished runs over `jobs` threads. A run that
-/// throws is recorded in DIR/<name>/error.txt and the report; the others go on.
+/// Checks or writes DIR/sweep.json and runs this shard's unfinished runs over `jobs` threads. A run
+/// that throws is recorded in DIR/<name>/error.txt and the report; the others go on. A changed
+/// config throws ConfigChanged before anything runs (unless options.force).
 SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& grid, const std::vector<SweepRun>& runs,
                       const SweepOptions& options);
 

@@ -56,7 +56,10 @@ struct SweepTable {
 };
 
 /// Collects the finished runs under `dirs`. No finished run, or runs with different task names,
-/// throw std::runtime_error naming the directories.
+/// throw std::runtime_error naming the directories. Directories whose sweep.json hold different
+/// base configs throw ConfigChanged (fingerprint.hpp) naming the keys that differ: only the
+/// shards of one sweep merge. A run whose sweep_run.json names another sweep than its
+/// directory's sweep.json (left from before a --force) is not collected.
 SweepTable collect_sweep_table(const std::vector<std::string>& dirs);
 
 /// One header line, then one line per row: group, the keys, n, <metric>_mean, <metric>_std, ...,
