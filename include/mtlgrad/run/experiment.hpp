@@ -33,7 +33,7 @@
 /// Run directory: config.json (the resolved config: every stage option with its value),
 /// metrics.csv (a pure function of config and seed), timing.csv (per-phase times per logged step),
 /// summary.json ("final_params", "final_losses", "initial_losses", "steps", "seconds", "version",
-/// ...), checkpoint.cbor when checkpointing. Every file is written atomically.
+/// ...), checkpoint.cbor when checkpointing. Written atomically; the CSVs appended (checkpoint.hpp).
 
 #include <functional>
 #include <string>
