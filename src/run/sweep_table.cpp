@@ -24,13 +24,7 @@ struct FinishedRun {
   int baseline_task = -1;
 };
 
-nlohmann::json read_json(const std::string& path) {
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::runtime_error(path + ": not valid JSON: " + e.what());
-  }
-}
+nlohmann::json read_json(const std::string& path) { return parse_json(read_file(path), path); }
 
 std::vector<FinishedRun> finished_runs(const std::vector<std::string>& dirs) {
   std::vector<FinishedRun> runs;
