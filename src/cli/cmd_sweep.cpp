@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <thread>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 
@@ -52,7 +53,7 @@ int cmd_sweep(const Args& args) {
       ->take_all()
       ->allow_extra_args(false);
   app.add_option("--out", out, "sweep directory (default: runs/sweep-<config name>)");
-  app.add_option("--jobs", jobs, "runs at a time (threads; default: the number of cores)")->check(CLI::PositiveNumber);
+  app.add_option("--jobs", jobs, "runs at a time (threads, 1 to 1024; default: the number of cores)");
   app.add_option("--shard", shard, "run only runs k with k mod n == i (i/n), e.g. for a Slurm array");
   app.add_flag("--baselines", baselines, "also run the single-task baselines (one per task and seed) and report Δm");
   app.add_flag("--no-plots", no_plots, "no per-run plots (the sweep's own plots are still drawn)");
@@ -63,19 +64,25 @@ int cmd_sweep(const Args& args) {
   try {
     app.parse(argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // --help: 0; a usage error: 2, as for every command
   }
   install_interrupt_handlers();  // SIGINT/SIGTERM: no new run starts, running ones checkpoint, gnuplot stops
+  if (jobs < 1 || jobs > 1024) throw UsageError("--jobs: " + std::to_string(jobs) + " is out of range (expected 1 to 1024)");
   if (!merge.empty()) {
     if (!config_path.empty() || !grids.empty())
-      throw std::invalid_argument("--merge takes sweep directories only, not a config or --grid");
+      throw UsageError("--merge takes sweep directories only, not a config or --grid");
     write_table(merge, out.empty() ? merge.front() : out);
     return interrupt_signal() ? interrupt_exit_code(interrupt_signal()) : 0;
   }
-  if (config_path.empty()) throw std::invalid_argument("a config is required (or --merge DIR...)");
-  const auto [shard_index, shard_count] = parse_shard(shard);
+  if (config_path.empty()) throw UsageError("a config is required (or --merge DIR...)");
+  std::size_t shard_index = 0, shard_count = 1;
   std::vector<GridAxis> grid;
-  for (const auto& g : grids) grid.push_back(parse_grid_axis(g));
+  try {  // the command line's own syntax: a usage error
+    std::tie(shard_index, shard_count) = parse_shard(shard);
+    for (const auto& g : grids) grid.push_back(parse_grid_axis(g));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
   const nlohmann::json base = load_config(config_path, sets);
   // Validate the first grid point before anything runs (typos in a --grid key surface here).
   const std::vector<SweepRun> probe = expand_sweep(base, grid);

@@ -1,7 +1,9 @@
 #pragma once
 // The subcommands of the mtlgrad program. Each takes the arguments after its name and returns the
 // exit code; an exception escaping it is reported by main() as "mtlgrad <command>: error: <what>"
-// with exit code 1. Usage errors return 2.
+// with exit code 1. Usage errors return 2 (or throw UsageError). main() checks that the output
+// reached stdout: a write error is exit code 1 with a message.
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,11 @@
 namespace mtlgrad::cli {
 
 using Args = std::vector<std::string>;
+
+/// A wrong command line (not a wrong input): main() prints it and exits with code 2.
+struct UsageError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
 
 int cmd_optimize(const Args& args);   // src/cli/cmd_optimize.cpp
 int cmd_aggregate(const Args& args);  // src/cli/cmd_aggregate.cpp

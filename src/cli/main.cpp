@@ -1,10 +1,17 @@
 // mtlgrad: the command-line program (DESIGN.md). Machine-readable output (JSON, CSV) goes to
 // stdout or the run directory; messages and progress go to stderr.
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <new>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "commands.hpp"
 
@@ -33,9 +40,54 @@ void usage(std::FILE* to) {
   std::fprintf(to, "\n'mtlgrad <command> --help' describes one command.\n");
 }
 
+// A closed standard stream (`mtlgrad run ... >&-`) would hand its number to the next file opened
+// (metrics.csv), and the output meant for the stream would land in that file. Each closed one gets
+// /dev/null opened read-only: the number is taken, and a write to it still fails (EBADF), so the
+// output check below reports it.
+void occupy_closed_standard_streams() {
+  for (int fd = 0; fd <= 2; ++fd)
+    if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      const int got = ::open("/dev/null", O_RDONLY);
+      if (got >= 0 && got != fd) {
+        ::dup2(got, fd);
+        ::close(got);
+      }
+    }
+}
+
+// Memory held back for the way out of an out-of-memory error. Unwinding from std::bad_alloc
+// destroys what was half built, and some destructors allocate (nlohmann::json flattens a large
+// value onto a std::vector before freeing it): with no memory left that allocation would throw
+// inside a noexcept destructor and abort. The first failed allocation frees this reserve and
+// throws std::bad_alloc, so that the unwinding has memory to work with and main() reports it.
+constexpr std::size_t kReserveBytes = std::size_t(64) << 20;
+void* g_reserve = nullptr;
+
+void out_of_memory() {
+  std::free(g_reserve);
+  g_reserve = nullptr;
+  std::set_new_handler(nullptr);  // from now on an allocation that fails throws at once
+  throw std::bad_alloc();
+}
+
+// The command's output is its result: one that did not reach stdout (a full disk, /dev/full, a
+// closed pipe or stream) is an error, never exit 0.
+int check_stdout(const std::string& name, int code) {
+  std::cout.flush();
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout) && std::cout.good()) return code;
+  std::fprintf(stderr, "mtlgrad %s: error: cannot write standard output: %s\n", name.c_str(),
+               errno ? std::strerror(errno) : "write error");
+  return code ? code : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  occupy_closed_standard_streams();
+  g_reserve = std::malloc(kReserveBytes);  // address space only: its pages are never touched
+  std::set_new_handler(out_of_memory);
+  // A closed pipe is a write error (EPIPE) to report, not a silent death by SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
     usage(stderr);
     return 2;
@@ -52,11 +104,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    return it->second.run(mtlgrad::cli::Args(argv + 2, argv + argc));
+    return check_stdout(name, it->second.run(mtlgrad::cli::Args(argv + 2, argv + argc)));
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "mtlgrad %s: error: out of memory: a size in the input asks for more memory than there is\n",
                  name.c_str());
     return 1;
+  } catch (const mtlgrad::cli::UsageError& e) {
+    std::fprintf(stderr, "mtlgrad %s: error: %s (see 'mtlgrad %s --help')\n", name.c_str(), e.what(), name.c_str());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mtlgrad %s: error: %s\n", name.c_str(), e.what());
     return 1;

@@ -1,6 +1,7 @@
 #include "mtlgrad/core/options.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace mtlgrad {
 
@@ -17,10 +18,16 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 std::string did_you_mean(const std::string& key, const std::vector<std::string>& candidates) {
+  // Case does not count: "Adam" and "PCGRAD" are a case away from 'adam' and 'pcgrad'.
+  const auto lower = [](std::string s) {
+    for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  const std::string k = lower(key);
   std::string best;
   std::size_t best_d = std::max<std::size_t>(2, key.size() / 3) + 1;
   for (const auto& c : candidates) {
-    const std::size_t d = edit_distance(key, c);
+    const std::size_t d = edit_distance(k, lower(c));
     if (d < best_d) {
       best_d = d;
       best = c;

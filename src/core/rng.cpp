@@ -3,6 +3,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "mtlgrad/core/stored_state.hpp"
+
 namespace mtlgrad {
 namespace {
 
@@ -101,16 +103,25 @@ nlohmann::json Rng::state() const {
 }
 
 void Rng::load_state(const nlohmann::json& j) {
-  try {
-    const auto s = j.at("s").get<std::array<std::uint64_t, 4>>();
-    const bool hc = j.at("normal_cached").get<bool>();
-    const double c = j.at("normal").get<double>();
-    s_ = s;
-    has_cached_ = hc;
-    cached_ = c;
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(std::string("Rng::load_state: malformed state: ") + e.what());
+  const nlohmann::json& words = state_field(j, "s", "rng");
+  std::array<std::uint64_t, 4> s{};
+  if (!words.is_array() || words.size() != 4)
+    throw std::invalid_argument("rng.s: expected 4 non-negative integers, got " + words.dump().substr(0, 60));
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (!words[i].is_number_integer() || (!words[i].is_number_unsigned() && words[i].get<std::int64_t>() < 0))
+      throw std::invalid_argument("rng.s[" + std::to_string(i) + "]: expected a non-negative integer, got " +
+                                  words[i].dump().substr(0, 40));
+    s[i] = words[i].get<std::uint64_t>();
   }
+  // xoshiro256** never leaves the all-zero state: every draw would be 0 and a rejection loop
+  // waiting for another value would never end.
+  if (s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0)
+    throw std::invalid_argument("rng.s: all four words are zero, which is not a state of xoshiro256**");
+  const bool hc = state_bool(j, "normal_cached", "rng");
+  const double c = state_number(j, "normal", "rng");
+  s_ = s;
+  has_cached_ = hc;
+  cached_ = c;
 }
 
 }  // namespace mtlgrad

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <unordered_set>
 #include <vector>
 
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "mtlgrad/core/dir_lock.hpp"
+#include "mtlgrad/core/stored_state.hpp"
 
 namespace mtlgrad {
 
@@ -73,20 +75,77 @@ std::string non_finite_hint(const std::string& text, std::size_t byte) {
   return "";
 }
 
+// The DOM parser of nlohmann::json, wrapped to refuse what it would take silently: a key that
+// appears twice in one object (the parser keeps the last; we name the key path instead) and
+// nesting deeper than kMaxJsonDepth. One reader for JSON text and CBOR alike.
+class CheckedSax {
+ public:
+  CheckedSax(nlohmann::json& root, const std::string& what) : dom_(root), what_(what) {}
+
+  bool null() { return element(), dom_.null(); }
+  bool boolean(bool v) { return element(), dom_.boolean(v); }
+  bool number_integer(nlohmann::json::number_integer_t v) { return element(), dom_.number_integer(v); }
+  bool number_unsigned(nlohmann::json::number_unsigned_t v) { return element(), dom_.number_unsigned(v); }
+  bool number_float(nlohmann::json::number_float_t v, const std::string& s) { return element(), dom_.number_float(v, s); }
+  bool string(std::string& v) { return element(), dom_.string(v); }
+  bool binary(nlohmann::json::binary_t& v) { return element(), dom_.binary(v); }
+  bool start_object(std::size_t n) { return push(false), dom_.start_object(n); }
+  bool end_object() { return frames_.pop_back(), dom_.end_object(); }
+  bool start_array(std::size_t n) { return push(true), dom_.start_array(n); }
+  bool end_array() { return frames_.pop_back(), dom_.end_array(); }
+  bool key(std::string& k) {
+    Frame& f = frames_.back();
+    if (!f.keys.insert(k).second)
+      throw std::invalid_argument(what_ + ": duplicate key '" + path(k) +
+                                  "' (a key may appear once in an object; which one was meant is unclear)");
+    f.key = k;
+    return dom_.key(k);
+  }
+  template <class Exception>
+  bool parse_error(std::size_t at, const std::string& token, const Exception& e) {
+    return dom_.parse_error(at, token, e);
+  }
+
+ private:
+  struct Frame {
+    bool array = false;
+    std::size_t count = 0;  ///< elements begun so far (arrays)
+    std::string key;        ///< the key being read (objects)
+    std::unordered_set<std::string> keys;
+  };
+  void element() {
+    if (!frames_.empty() && frames_.back().array) ++frames_.back().count;
+  }
+  void push(bool array) {
+    element();
+    if (frames_.size() >= std::size_t(kMaxJsonDepth))
+      throw std::invalid_argument(what_ + ": arrays and objects nested deeper than " + std::to_string(kMaxJsonDepth) +
+                                  " levels");
+    frames_.push_back(Frame{array, 0, {}, {}});
+  }
+  // "model.layers[2].size": the key path down to `last`, a key of the innermost object.
+  std::string path(const std::string& last) const {
+    std::string p;
+    for (std::size_t i = 0; i + 1 < frames_.size(); ++i)
+      p += frames_[i].array ? "[" + std::to_string(frames_[i].count - 1) + "]" : (p.empty() ? "" : ".") + frames_[i].key;
+    return p + (p.empty() ? "" : ".") + last;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<nlohmann::json> dom_;
+  const std::string& what_;
+  std::vector<Frame> frames_;
+};
+
 }  // namespace
 
 nlohmann::json parse_json(const std::string& text, const std::string& what) {
   if (text.find_first_not_of(" \t\r\n") == std::string::npos)
     throw std::invalid_argument(what + " is empty; expected a JSON object");
-  using Event = nlohmann::json::parse_event_t;
-  const auto limit_depth = [&what](int depth, Event event, nlohmann::json&) {
-    if (depth >= kMaxJsonDepth && (event == Event::object_start || event == Event::array_start))
-      throw std::invalid_argument(what + ": arrays and objects nested deeper than " + std::to_string(kMaxJsonDepth) +
-                                  " levels");
-    return true;
-  };
   try {
-    return nlohmann::json::parse(text, limit_depth);
+    nlohmann::json out;
+    CheckedSax sax(out, what);
+    nlohmann::json::sax_parse(text, &sax);
+    return out;
   } catch (const nlohmann::json::parse_error& e) {
     throw std::invalid_argument(what + ": not valid JSON (at byte " + std::to_string(e.byte) + ")" +
                                 non_finite_hint(text, e.byte) + ": " + e.what());
@@ -130,6 +189,57 @@ std::string temporary_name(const std::string& path) {
   std::snprintf(nonce, sizeof nonce, "%016llx", static_cast<unsigned long long>(temp_nonce()));
   const std::string domain = process_domain().empty() ? std::string("0000000000000000") : process_domain();
   return path + ".tmp." + host_name() + "." + domain + "." + std::to_string(::getpid()) + "." + nonce;
+nlohmann::json parse_cbor(const std::string& bytes, const std::string& what) {
+  try {
+    nlohmann::json out;
+    CheckedSax sax(out, what);
+    nlohmann::json::sax_parse(bytes, &sax, nlohmann::json::input_format_t::cbor);
+    return out;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(what + ": not valid CBOR: " + e.what());
+  }
+}
+
+namespace {
+[[noreturn]] void state_type_error(const nlohmann::json& v, const std::string& where, const char* expected) {
+  std::string shown = v.dump();
+  if (shown.size() > 40) shown = shown.substr(0, 37) + "...";
+  throw std::invalid_argument(where + ": expected " + expected + ", got " + shown);
+}
+}  // namespace
+
+const nlohmann::json& state_field(const nlohmann::json& j, const std::string& key, const std::string& path) {
+  const std::string where = path.empty() ? key : path + "." + key;
+  if (!j.is_object()) throw std::invalid_argument(path + ": expected an object, got " + j.dump().substr(0, 40));
+  const auto it = j.find(key);
+  if (it == j.end()) throw std::invalid_argument(where + ": missing");
+  return *it;
+}
+
+std::uint64_t state_uint(const nlohmann::json& j, const std::string& key, const std::string& path) {
+  const nlohmann::json& v = state_field(j, key, path);
+  if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<std::int64_t>() < 0))
+    state_type_error(v, path.empty() ? key : path + "." + key, "a non-negative integer");
+  return v.get<std::uint64_t>();
+}
+
+bool state_bool(const nlohmann::json& j, const std::string& key, const std::string& path) {
+  const nlohmann::json& v = state_field(j, key, path);
+  if (!v.is_boolean()) state_type_error(v, path.empty() ? key : path + "." + key, "true or false");
+  return v.get<bool>();
+}
+
+std::string state_string(const nlohmann::json& j, const std::string& key, const std::string& path) {
+  const nlohmann::json& v = state_field(j, key, path);
+  if (!v.is_string()) state_type_error(v, path.empty() ? key : path + "." + key, "a string");
+  return v.get<std::string>();
+}
+
+double state_number(const nlohmann::json& j, const std::string& key, const std::string& path) {
+  const nlohmann::json& v = state_field(j, key, path);
+  if (!v.is_number() || !std::isfinite(v.get<double>()))
+    state_type_error(v, path.empty() ? key : path + "." + key, "a finite number");
+  return v.get<double>();
 }
 
 void write_file_atomic(const std::string& path, const std::string& content) {
@@ -165,6 +275,16 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     ::unlink(tmp.c_str());
     throw std::runtime_error("cannot rename " + tmp + " to " + path + ": " + err);
   }
+  // The rename is durable only once the directory entry is: without this, a power loss after
+  // the rename can bring back the old file (or none) although the new content was synced.
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd < 0 || ::fsync(dfd) != 0) {
+    const std::string err = std::strerror(errno);
+    if (dfd >= 0) ::close(dfd);
+    throw std::runtime_error("cannot sync the directory of " + path + ": " + err);
+  }
+  ::close(dfd);
 }
 
 std::size_t remove_stale_temporaries(const std::string& dir, bool dir_locked) {

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mtlgrad/core/stored_state.hpp"
+
 namespace mtlgrad {
 
 BatchSampler::BatchSampler(std::size_t n, std::size_t batch_size, Rng rng, bool drop_last, bool shuffle)
@@ -53,24 +55,20 @@ nlohmann::json BatchSampler::state() const {
 void BatchSampler::load_state(const nlohmann::json& j) {
   std::size_t epoch = 0, offset = 0;
   Rng rng;
-  try {
-    const auto expect = [&](const char* key, const nlohmann::json& mine) {
-      if (j.at(key) != mine)
-        throw std::invalid_argument(std::string("BatchSampler::load_state: the state is for ") + key + " = " +
-                                    j.at(key).dump() + ", this sampler has " + mine.dump());
-    };
-    expect("n", order_.size());
-    expect("batch_size", batch_size_);
-    expect("drop_last", drop_last_);
-    expect("shuffle", shuffle_);
-    epoch = j.at("epoch").get<std::size_t>();
-    offset = j.at("offset").get<std::size_t>();
-    rng.load_state(j.at("rng"));
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(std::string("BatchSampler::load_state: malformed state: ") + e.what());
-  }
+  const auto expect = [&](const char* key, const nlohmann::json& mine) {
+    if (state_field(j, key, "sampler") != mine)
+      throw std::invalid_argument(std::string("sampler.") + key + ": the state is for " + key + " = " +
+                                  j.at(key).dump() + ", this sampler has " + mine.dump());
+  };
+  expect("n", order_.size());
+  expect("batch_size", batch_size_);
+  expect("drop_last", drop_last_);
+  expect("shuffle", shuffle_);
+  epoch = state_uint(j, "epoch", "sampler");
+  offset = state_uint(j, "offset", "sampler");
+  rng.load_state(state_field(j, "rng", "sampler"));
   if (offset > order_.size())
-    throw std::invalid_argument("BatchSampler::load_state: offset " + std::to_string(offset) + " exceeds n = " +
+    throw std::invalid_argument("sampler.offset: " + std::to_string(offset) + " exceeds n = " +
                                 std::to_string(order_.size()));
   rng_ = rng;
   draw_order();

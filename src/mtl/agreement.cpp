@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/core/stored_state.hpp"
 
 namespace mtlgrad {
 
@@ -105,12 +106,12 @@ nlohmann::json AgreementTracker::state() const {
 
 void AgreementTracker::load_state(const nlohmann::json& s) {
   try {
-    const std::size_t T = s.at("tasks").get<std::size_t>();
+    const std::size_t T = state_uint(s, "tasks", "agreement");
     init(T);
     if (T) {
       const Shape shape{T, T};
       auto read = [&](const char* key, Tensor& t) {
-        t = tensor_from_json(s.at(key), std::string("agreement state: ") + key);
+        t = tensor_from_json(state_field(s, key, "agreement"), std::string("agreement.") + key);
         if (shape_of(t) != shape)
           throw std::invalid_argument(std::string("agreement state: ") + key + " has shape " + shape_str(t) +
                                       ", expected " + shape_str(shape));
@@ -122,10 +123,12 @@ void AgreementTracker::load_state(const nlohmann::json& s) {
       read("tag_sum", tag_sum_);
       read("tag_count", tag_count_);
     }
-    n_ = s.at("n").get<std::size_t>();
-    tag_n_ = s.at("tag_n").get<std::size_t>();
-    beta_pow_ = s.at("beta_pow").get<real>();
-    for (const auto& e : s.at("history")) {
+    n_ = state_uint(s, "n", "agreement");
+    tag_n_ = state_uint(s, "tag_n", "agreement");
+    beta_pow_ = real(state_number(s, "beta_pow", "agreement"));
+    const nlohmann::json& history = state_field(s, "history", "agreement");
+    if (!history.is_array()) throw std::invalid_argument("agreement.history: expected a list");
+    for (const auto& e : history) {
       AgreementSample a{e.at(0).get<std::size_t>(), e.at(1).get<std::vector<real>>()};
       if (a.cos.size() != T * (T - 1) / 2)
         throw std::invalid_argument("agreement state: a history entry has " + std::to_string(a.cos.size()) +

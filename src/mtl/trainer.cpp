@@ -6,6 +6,7 @@
 #include "mtlgrad/core/blas.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/core/stored_state.hpp"
 #include "mtlgrad/optim/gramian.hpp"
 
 namespace mtlgrad {
@@ -266,7 +267,7 @@ void Trainer::load_state(const nlohmann::json& s) {
   try {
     auto all = layout_.shared;
     for (const auto& h : layout_.heads) all.insert(all.end(), h.begin(), h.end());
-    const auto& params = s.at("params");
+    const auto& params = state_field(s, "params", "trainer");
     for (const auto& p : all) {
       if (!params.contains(p.name)) throw std::invalid_argument("checkpoint: parameter '" + p.name + "' is missing");
       Tensor v = tensor_from_json(params.at(p.name), "checkpoint: parameter " + p.name);
@@ -275,20 +276,52 @@ void Trainer::load_state(const nlohmann::json& s) {
                                     ", the model expects " + shape_str(p.param->value));
       p.param->value = v;
     }
-    const auto& a = s.at("aggregator");
+    const auto& a = state_field(s, "aggregator", "trainer");
+    // A stage's state records its task count T where it has one (0 before its first step): it
+    // must be the model's.
+    const std::size_t T = model_.num_tasks();
+    const auto check_tasks = [&](const nlohmann::json& st) {
+      if (st.is_object() && st.contains("tasks") && st["tasks"] != 0 && st["tasks"] != nlohmann::json(T))
+        throw std::invalid_argument("trainer.aggregator.tasks: " + st["tasks"].dump() + ", but the model has " +
+                                    std::to_string(T) + " tasks");
+    };
     if (groups_.empty()) {
+      check_tasks(a);
       aggregators_.front()->load_state(a);
     } else {
       if (!a.is_array() || a.size() != aggregators_.size())
         throw std::invalid_argument("checkpoint: expected the states of " + std::to_string(aggregators_.size()) +
                                     " per-layer aggregators");
-      for (std::size_t g = 0; g < aggregators_.size(); ++g) aggregators_[g]->load_state(a[g]);
+      for (std::size_t g = 0; g < aggregators_.size(); ++g) {
+        check_tasks(a[g]);
+        aggregators_[g]->load_state(a[g]);
+      }
     }
-    optimizer_->load_state(s.at("optimizer"));
-    rng_.load_state(s.at("rng"));
-    model_.load_data_state(s.at("data"));
-    step_ = s.at("step").get<std::size_t>();
-    skipped_ = s.at("skipped").get<std::size_t>();
+    const std::uint64_t step = state_uint(s, "step", "trainer"), skipped = state_uint(s, "skipped", "trainer");
+    if (skipped > step)
+      throw std::invalid_argument("trainer.skipped: " + std::to_string(skipped) + " skipped steps of " +
+                                  std::to_string(step));
+    // The optimizer's per-parameter states: none before its first step, after it one per
+    // parameter (null for one that got no gradient) with that parameter's shape.
+    const auto& opt = state_field(s, "optimizer", "trainer");
+    if (opt.is_object() && opt.contains("param_states") && opt["param_states"].is_array()) {
+      const auto& list = opt["param_states"];
+      if (step > skipped && list.size() != params_.size())
+        throw std::invalid_argument("trainer.optimizer.param_states: " + std::to_string(list.size()) +
+                                    " states after " + std::to_string(step - skipped) + " steps, but the model has " +
+                                    std::to_string(params_.size()) + " parameters");
+      for (std::size_t k = 0; k < list.size() && k < params_.size(); ++k)
+        if (list[k].is_object() && list[k].contains("shape") &&
+            list[k]["shape"] != nlohmann::json{params_[k]->shape(0), params_[k]->shape(1)})
+          throw std::invalid_argument("trainer.optimizer.param_states[" + std::to_string(k) + "].shape: " +
+                                      list[k]["shape"].dump() + ", but the parameter has shape " +
+                                      shape_str(*params_[k]));
+    }
+    optimizer_->load_state(opt);
+    rng_.load_state(state_field(s, "rng", "trainer"));
+    model_.load_data_state(state_field(s, "data", "trainer"));
+    step_ = step;
+    skipped_ = skipped;
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("checkpoint: malformed trainer state: ") + e.what());
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include <unistd.h>
@@ -13,7 +14,9 @@
 #include "mtlgrad/core/dir_lock.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/core/stored_state.hpp"
 #include "mtlgrad/data/data.hpp"
+#include "mtlgrad/run/checkpoint.hpp"
 #include "mtlgrad/run/fingerprint.hpp"
 #include "mtlgrad/run/observer.hpp"
 
@@ -46,12 +49,9 @@ void apply_override(nlohmann::json& config, const std::string& assignment) {
   if (eq == std::string::npos || eq == 0)
     throw ConfigError("--set " + assignment + ": expected key.path=value");
   const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
-  nlohmann::json value;
-  try {
-    value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error&) {
-    value = text;  // not JSON: a string (so --set aggregator.name=pcgrad works unquoted)
-  }
+  // Not JSON: a string (so --set aggregator.name=pcgrad works unquoted). JSON: parse_json's
+  // checks (a duplicate key is refused, not resolved silently).
+  const nlohmann::json value = nlohmann::json::accept(text) ? parse_json(text, "--set " + assignment) : nlohmann::json(text);
   // --set optimizer.lr=0.1 on a config without an optimizer tunes the default one.
   for (const auto& [key, name] : {std::pair{"aggregator", kDefaultAggregator}, std::pair{"optimizer", kDefaultOptimizer}})
     if (path.rfind(std::string(key) + ".", 0) == 0 && path != std::string(key) + ".name" && config.is_object() &&
@@ -132,6 +132,27 @@ Config parse(const nlohmann::json& j) {
   return c;
 }
 
+/// Task names become CSV column names (metrics.csv, table.csv), plot labels and keys of
+/// summary.json: each must be non-empty, free of commas, double quotes and control characters
+/// (newlines included), and unique, so that no column is split or confused with another.
+void check_task_names(const std::vector<std::string>& names) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string& n = names[i];
+    const std::string which = "task name " + nlohmann::json(n).dump() + " (task " + std::to_string(i) + ")";
+    if (n.empty()) throw ConfigError("task " + std::to_string(i) + ": the task name is empty");
+    for (unsigned char c : n) {
+      if (c != ',' && c != '"' && c >= 0x20 && c != 0x7f) continue;
+      const std::string bad = c == ',' ? "a comma"
+                              : c == '"' ? "a double quote"
+                                         : "the control character " + nlohmann::json(std::string(1, char(c))).dump();
+      throw ConfigError(which + ": holds " + bad +
+                        "; task names become CSV columns and plot labels: use letters, digits, spaces, '_', '-', '.'");
+    }
+    for (std::size_t j = 0; j < i; ++j)
+      if (names[j] == n) throw ConfigError(which + ": task " + std::to_string(j) + " has the same name; names must be unique");
+  }
+}
+
 /// Everything built from a config: the model, the stages, the trainer.
 struct Setup {
   Config cfg;
@@ -164,7 +185,18 @@ Setup build(const nlohmann::json& config) {
   s.resolved["optimizer"] = opt->options();
   s.resolved["threads"] = s.cfg.threads;
   s.trainer = std::make_unique<Trainer>(*s.model, std::move(agg), std::move(opt), s.cfg.trainer, trainer_rng);
-  s.total_steps = s.cfg.epochs ? s.cfg.epochs * s.model->batches_per_epoch() : s.cfg.steps;
+  if (s.cfg.epochs) {
+    // epochs × batches must not wrap around (7905747460161236407 epochs once ran one step).
+    const std::size_t per_epoch = s.model->batches_per_epoch();
+    if (per_epoch && s.cfg.epochs > std::numeric_limits<std::size_t>::max() / per_epoch)
+      throw ConfigError("epochs: " + std::to_string(s.cfg.epochs) + " is out of range (× " +
+                        std::to_string(per_epoch) + " batches per epoch exceeds " +
+                        std::to_string(std::numeric_limits<std::size_t>::max()) + " steps)");
+    s.total_steps = s.cfg.epochs * per_epoch;
+  } else {
+    s.total_steps = s.cfg.steps;
+  }
+  check_task_names(s.model->task_names());
   for (const auto& e : run_observers()) {
     auto it = s.cfg.observers.find(e.key);
     if (it == s.cfg.observers.end() || it->is_null() || (it->is_boolean() && !it->get<bool>())) continue;
@@ -180,7 +212,8 @@ std::string num(double v) {
   return buf;
 }
 
-/// metrics.csv: one row per logged step; every column a pure function of config and seed.
+/// metrics.csv: one row per logged step; every column a pure function of config and seed. Rows go
+/// straight to the file (an AppendLog), so memory does not grow with them.
 class MetricsTable {
  public:
   MetricsTable(MultiTaskModel& model, const ParameterLayout& layout) : names_(model.task_names()) {
@@ -214,8 +247,11 @@ class MetricsTable {
     header_ = join(h, ",");
   }
 
-  void add(const StepRecord& r) {
-    if (header_.empty()) header_from(r);
+  void add(const StepRecord& r, AppendLog& out) {
+    if (header_.empty()) {
+      header_from(r);
+      out.append(header_ + "\n");
+    }
     const std::size_t T = names_.size();
     std::string line = std::to_string(r.step);
     auto put = [&](double v) { line += "," + num(v); };
@@ -234,19 +270,15 @@ class MetricsTable {
     if (log_params_)
       for (const auto& p : params_)
         for (real v : p.param->value) put(v);
-    line += r.skipped ? ",1" : ",0";
-    rows_.push_back(line);
+    line += r.skipped ? ",1\n" : ",0\n";
+    out.append(line);
   }
 
-  std::string csv() const {
-    std::string s = header_ + "\n";
-    for (const auto& r : rows_) s += r + "\n";
-    return s;
+  nlohmann::json state(std::uint64_t bytes) const {
+    return {{"header", header_}, {"w", has_weights_}, {"l", has_lambda_}, {"bytes", bytes}};
   }
-  nlohmann::json state() const { return {{"header", header_}, {"rows", rows_}, {"w", has_weights_}, {"l", has_lambda_}}; }
   void load_state(const nlohmann::json& j) {
     header_ = j.at("header").get<std::string>();
-    rows_ = j.at("rows").get<std::vector<std::string>>();
     has_weights_ = j.at("w").get<bool>();
     has_lambda_ = j.at("l").get<bool>();
   }
@@ -256,7 +288,6 @@ class MetricsTable {
   std::vector<NamedParameter> params_;
   bool log_params_ = false, has_weights_ = false, has_lambda_ = false;
   std::string header_;
-  std::vector<std::string> rows_;
 };
 
 /// The objective at the current parameters (summary.json's "initial_losses" and "final_losses"): on the whole training set for a model with data (not
@@ -306,31 +337,54 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   const std::string ckpt_path = out_dir + "/checkpoint.cbor";
 
   MetricsTable metrics(*s.model, trainer.layout());
-  std::string timing = "step,forward_us,backward_us,spatial_us,temporal_us\n";
+  // metrics.csv and timing.csv are appended to, never rewritten (checkpoint.hpp).
+  std::unique_ptr<AppendLog> metrics_log, timing_log;
   nlohmann::json initial_losses = nullptr;
   double seconds_before = 0;
   nlohmann::json evals = nlohmann::json::array();
 
   if (resume) {
     if (!fs::exists(ckpt_path)) throw std::runtime_error("--resume: no checkpoint in " + out_dir + " (" + ckpt_path + ")");
-    const std::string bytes = read_file(ckpt_path);
-    nlohmann::json ck;
+    const nlohmann::json ck = open_checkpoint(read_file(ckpt_path), ckpt_path);
+    // Every field checked before use; an error names the file and the field.
+    std::uint64_t metrics_bytes = 0, timing_bytes = 0;
     try {
-      ck = nlohmann::json::from_cbor(bytes);
+      if (state_field(ck, "config", "") != s.resolved)
+        throw std::runtime_error("--resume: the checkpoint in " + out_dir + " was written by a different config");
+      trainer.load_state(state_field(ck, "trainer", ""));
+      if (trainer.steps() > s.total_steps)
+        throw std::invalid_argument("trainer.step: " + std::to_string(trainer.steps()) + " is past the run's " +
+                                    std::to_string(s.total_steps) + " steps");
+      const nlohmann::json& m = state_field(ck, "metrics", "");
+      metrics.load_state({{"header", state_string(m, "header", "metrics")},
+                          {"w", state_bool(m, "w", "metrics")},
+                          {"l", state_bool(m, "l", "metrics")}});
+      metrics_bytes = state_uint(m, "bytes", "metrics");
+      timing_bytes = state_uint(state_field(ck, "timing", ""), "bytes", "timing");
+      initial_losses = state_field(ck, "initial_losses", "");
+      if (!initial_losses.is_array() && !initial_losses.is_null())
+        throw std::invalid_argument("initial_losses: expected a list of numbers or null");
+      evals = state_field(ck, "evals", "");
+      if (!evals.is_array()) throw std::invalid_argument("evals: expected a list");
+      seconds_before = state_number(ck, "seconds", "");
+      if (seconds_before < 0) throw std::invalid_argument("seconds: " + num(seconds_before) + " is negative");
+      const auto& obs = state_field(ck, "observers", "");
+      if (!obs.is_array() || obs.size() != s.observers.size())
+        throw std::invalid_argument("observers: expected the states of the config's " +
+                                    std::to_string(s.observers.size()) + " observers, got " + obs.dump().substr(0, 40));
+      for (std::size_t k = 0; k < s.observers.size(); ++k) s.observers[k]->load_state(obs[k]);
     } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error(ckpt_path + ": not a readable checkpoint: " + e.what());
+      throw std::runtime_error(ckpt_path + ": malformed: " + e.what());
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(ckpt_path + ": " + e.what());
     }
-    if (ck.value("config", nlohmann::json()) != s.resolved)
-      throw std::runtime_error("--resume: the checkpoint in " + out_dir + " was written by a different config");
-    trainer.load_state(ck.at("trainer"));
-    metrics.load_state(ck.at("metrics"));
-    timing = ck.at("timing").get<std::string>();
-    initial_losses = ck.at("initial_losses");
-    evals = ck.at("evals");
-    seconds_before = ck.at("seconds").get<double>();
-    const auto& obs = ck.at("observers");
-    if (obs.size() != s.observers.size()) throw std::runtime_error(ckpt_path + ": observer count differs from the config's");
-    for (std::size_t k = 0; k < s.observers.size(); ++k) s.observers[k]->load_state(obs[k]);
+    metrics_log = std::make_unique<AppendLog>(out_dir + "/metrics.csv", metrics_bytes);
+    timing_log = std::make_unique<AppendLog>(out_dir + "/timing.csv", timing_bytes);
+  } else {
+    fs::remove(ckpt_path, ec);  // an earlier run's: it points into the logs emptied here
+    metrics_log = std::make_unique<AppendLog>(out_dir + "/metrics.csv");
+    timing_log = std::make_unique<AppendLog>(out_dir + "/timing.csv");
+    timing_log->append("step,forward_us,backward_us,spatial_us,temporal_us\n");
   }
   write_fingerprinted(out_dir, "config.json", s.resolved);
 
@@ -340,15 +394,19 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   auto last_progress = Clock::now();
 
   auto checkpoint = [&] {
-    nlohmann::json ck = {{"config", s.resolved},     {"trainer", trainer.state()}, {"metrics", metrics.state()},
-                         {"timing", timing},         {"initial_losses", initial_losses},
-                         {"evals", evals},           {"seconds", elapsed()}};
+    // The logs first: the checkpoint records lengths that are already on disk.
+    const std::uint64_t metrics_bytes = metrics_log->sync(), timing_bytes = timing_log->sync();
+    nlohmann::json ck = {{"config", s.resolved},
+                         {"trainer", trainer.state()},
+                         {"metrics", metrics.state(metrics_bytes)},
+                         {"timing", {{"bytes", timing_bytes}}},
+                         {"initial_losses", initial_losses},
+                         {"evals", evals},
+                         {"seconds", elapsed()}};
     nlohmann::json obs = nlohmann::json::array();
     for (const auto& o : s.observers) obs.push_back(o->state());
     ck["observers"] = obs;
-    const auto bytes = nlohmann::json::to_cbor(ck);
-    write_file_atomic(ckpt_path, std::string(bytes.begin(), bytes.end()));
-    write_file_atomic(out_dir + "/metrics.csv", metrics.csv());
+    write_file_atomic(ckpt_path, seal_checkpoint(ck));
   };
   // SIGINT/SIGTERM (core/interrupt.hpp) stop the run between two steps, or after the last one
   // before summary.json marks it finished: a checkpoint of that moment makes it resumable.
@@ -366,11 +424,11 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
     const StepRecord& r = trainer.step();
     const std::size_t t = trainer.steps();
     if (t == 1 || t % s.cfg.log_every == 0 || t == s.total_steps) {
-      metrics.add(r);
+      metrics.add(r, *metrics_log);
       char buf[160];
       std::snprintf(buf, sizeof buf, "%zu,%.1f,%.1f,%.1f,%.1f\n", t, r.seconds_forward * 1e6, r.seconds_backward * 1e6,
                     r.seconds_spatial * 1e6, r.seconds_temporal * 1e6);
-      timing += buf;
+      timing_log->append(buf);
     }
     for (auto& o : s.observers) o->on_step(trainer, r);
     if (options.on_step) options.on_step(trainer, r);
@@ -405,8 +463,8 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   if (!ev.empty()) summary["eval"] = ev;
   if (!evals.empty()) summary["eval_history"] = evals;
 
-  write_file_atomic(out_dir + "/metrics.csv", metrics.csv());
-  write_file_atomic(out_dir + "/timing.csv", timing);
+  metrics_log->sync();
+  timing_log->sync();
   nlohmann::json params = nlohmann::json::object();
   for (const auto& p : s.model->all_parameters()) params[p.name] = tensor_to_json(p.param->value);
   write_file_atomic(out_dir + "/final_params.json", params.dump() + "\n");

@@ -61,11 +61,8 @@ std::vector<std::string> split_values(const std::string& text, const std::string
 }
 
 nlohmann::json parse_value(const std::string& text) {
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error&) {
-    return text;  // not JSON: a string, as with --set
-  }
+  if (!nlohmann::json::accept(text)) return text;  // not JSON: a string, as with --set
+  return parse_json(text, "--grid value " + text);  // JSON: refused with a duplicate key
 }
 
 std::string value_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }

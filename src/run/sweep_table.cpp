@@ -26,13 +26,7 @@ struct FinishedRun {
   int baseline_task = -1;
 };
 
-nlohmann::json read_json(const std::string& path) {
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::runtime_error(path + ": not valid JSON: " + e.what());
-  }
-}
+nlohmann::json read_json(const std::string& path) { return parse_json(read_file(path), path); }
 
 /// Shards (or sweeps) merged into one table must share the base config: else runs of one name
 /// would mean different things. Refuses naming the keys that differ.

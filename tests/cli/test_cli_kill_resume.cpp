@@ -1,5 +1,6 @@
 // Kill and resume through the real `mtlgrad` binary: a run killed with SIGKILL after a
-// checkpoint leaves only whole files behind, and `mtlgrad run --resume` into the same directory
+// checkpoint leaves only whole files behind (metrics.csv and timing.csv: whole up to the length
+// the checkpoint records, which is all that --resume keeps), and `mtlgrad run --resume` into the same directory
 // ends with the same summary.json (but for "seconds") and metrics.csv, byte for byte, as a run
 // that was never interrupted.
 #include "test_util.hpp"
@@ -16,6 +17,8 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include "mtlgrad/run/checkpoint.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -84,10 +87,15 @@ bool wait_for_file(const fs::path& path, pid_t pid) {
 
 bool is_temporary(const fs::path& p) { return p.filename().string().find(".tmp.") != std::string::npos; }
 
-// Every run-directory file that has its final name is whole: JSON and CBOR parse, and the CSV
-// files end in a newline with as many fields on each row as in the header. (The plots observer's
-// .gp, .dat, .png, .png.tmp and .gplog files, drawn when a run ends, are not run state.)
+// Every run-directory file that has its final name is whole: JSON and the checkpoint parse (its
+// checksum holds), and the CSV files end in a newline with as many fields on each row as in the
+// header. The CSV files are append-only logs: while a checkpoint exists, only their first bytes, as
+// many as it records, are run state (--resume cuts off the rest), and those must be whole. (The
+// plots observer's .gp, .dat, .png, .png.tmp and .gplog files, drawn when a run ends, are not run state.)
 void check_files_whole(const fs::path& dir) {
+  json ck;
+  if (fs::exists(dir / "checkpoint.cbor"))
+    REQUIRE_NOTHROW(ck = mtlgrad::open_checkpoint(slurp(dir / "checkpoint.cbor"), "checkpoint.cbor"));
   for (const auto& e : fs::directory_iterator(dir)) {
     const fs::path p = e.path();
     if (is_temporary(p)) continue;  // a write the kill interrupted, never renamed into place
@@ -95,15 +103,19 @@ void check_files_whole(const fs::path& dir) {
     const std::string ext = p.extension().string();
     if (ext == ".gp" || ext == ".dat" || ext == ".png" || ext == ".gplog" || ext == ".tmp") continue;  // .png.tmp: a plot being drawn
     CAPTURE(p.string());
-    const std::string bytes = slurp(p);
+    std::string bytes = slurp(p);
+    const std::string log = p.stem().string();  // "metrics", "timing"
+    if (p.extension() == ".csv" && !ck.is_null()) {
+      const std::size_t kept = ck.at(log).at("bytes").get<std::size_t>();
+      REQUIRE(bytes.size() >= kept);
+      bytes.resize(kept);
+    }
     REQUIRE_FALSE(bytes.empty());
     if (p.extension() == ".json") {
       CHECK_NOTHROW((void)json::parse(bytes));
     } else if (p.extension() == ".sha256") {
       CHECK(bytes.size() == 64 + 2 + p.stem().string().size() + 5 + 1);  // "<hex>  config.json\n"
     } else if (p.extension() == ".cbor") {
-      json ck;
-      CHECK_NOTHROW(ck = json::from_cbor(bytes));
       CHECK(ck.contains("trainer"));
     } else if (p.extension() == ".csv") {
       REQUIRE(bytes.back() == '\n');
@@ -150,6 +162,17 @@ TEST_CASE("kill -9 after a checkpoint then --resume: the same bytes as an uninte
   CHECK(WTERMSIG(status) == SIGKILL);
   CHECK_FALSE(fs::exists(cut / "summary.json"));
   check_files_whole(cut);
+
+  // One flipped bit in the checkpoint: --resume refuses it in one line naming the file.
+  const std::string good = slurp(cut / "checkpoint.cbor");
+  std::string flipped = good;
+  flipped[good.size() - 7] = char(flipped[good.size() - 7] ^ 0x10);
+  std::ofstream(cut / "checkpoint.cbor", std::ios::binary | std::ios::trunc) << flipped;
+  CHECK(run_to_end(run_args(config, cut, true), root / "flipped.log") == 1);
+  const std::string refused = slurp(root / "flipped.log");
+  CHECK(refused.rfind("mtlgrad run: error: " + (cut / "checkpoint.cbor").string() + ": checksum mismatch", 0) == 0);
+  CHECK(std::count(refused.begin(), refused.end(), '\n') == 1);
+  std::ofstream(cut / "checkpoint.cbor", std::ios::binary | std::ios::trunc) << good;
 
   REQUIRE(run_to_end(run_args(config, cut, true), root / "resume.log") == 0);
   CHECK_FALSE(fs::exists(cut / "checkpoint.cbor"));

@@ -4,9 +4,11 @@
 // no row may end in a signal, an uncaught-exception abort or an assertion.
 #include "test_util.hpp"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -186,6 +188,36 @@ std::vector<Case> cases() {
       {"a data set larger than memory", kCheck, mlp(R"({"name": "teacher", "n": 10000000000000})"), 1,
        {"out of memory", "a size in the input"}, {}, "", false},
       {"missing model", kCheck, R"({"steps": 3})", 1, {"config: missing required key 'model'"}},
+      {"epochs × batches beyond 64 bits", kCheck, mlp(R"({"name": "teacher", "n": 256})", R"("epochs": 7905747460161236407)"), 1,
+       {"epochs: 7905747460161236407 is out of range (× 8 batches per epoch exceeds 18446744073709551615 steps)"}},
+      {"epochs beyond 64 bits", kCheck, mlp(R"({"name": "teacher"})", R"("epochs": 18446744073709551616)"), 1,
+       {"epochs: expected a non-negative integer"}},
+      // ---- configs: task names (CSV columns, plot labels): validated, not quoted
+      {"task name with a comma", kCheck, mlp(R"({"name": "teacher", "tasks": [{"kind": "regression", "name": "a,b"}]})"), 1,
+       {"task name \"a,b\" (task 0): holds a comma"}},
+      {"task name with a newline", kCheck,
+       mlp(R"({"name": "teacher", "tasks": [{"kind": "regression"}, {"kind": "regression", "name": "a\nsystem \"x\""}]})"), 1,
+       {"(task 1): holds the control character \"\\n\""}},
+      {"task name with a double quote", kCheck, mlp(R"({"name": "teacher", "tasks": [{"kind": "regression", "name": "a\"b"}]})"), 1,
+       {"(task 0): holds a double quote"}},
+      {"task name with a tab", kCheck, mlp(R"({"name": "teacher", "tasks": [{"kind": "regression", "name": "a\tb"}]})"), 1,
+       {"(task 0): holds the control character \"\\t\""}},
+      {"empty task name", kCheck, mlp(R"({"name": "teacher", "tasks": [{"kind": "regression", "name": ""}]})"), 1,
+       {"task 0: the task name is empty"}},
+      {"duplicate task names", kCheck,
+       mlp(R"({"name": "teacher", "tasks": [{"kind": "regression", "name": "y"}, {"kind": "regression", "name": "y"}]})"), 1,
+       {"task name \"y\" (task 1): task 0 has the same name; names must be unique"}},
+      // ---- duplicate keys, wherever JSON is read
+      {"duplicate top-level key", kCheck, toy(R"("steps": 1, "steps": 2)"), 1, {"in.json: duplicate key 'steps'"}},
+      {"duplicate key in a stage", kCheck, toy(R"("optimizer": {"name": "sgd", "lr": 0.1, "lr": 1})"), 1,
+       {"in.json: duplicate key 'optimizer.lr'"}},
+      {"duplicate key inside a list", kCheck,
+       mlp(R"({"name": "teacher", "tasks": [{"kind": "regression"}, {"kind": "regression", "kind": "classification"}]})"), 1,
+       {"in.json: duplicate key 'data.tasks[1].kind'"}},
+      {"duplicate key in --set", "run --check {in} --set 'optimizer={\"name\": \"sgd\", \"name\": \"adam\"}'",
+       toy("\"steps\": 1"), 1, {"duplicate key 'name'"}},
+      {"duplicate key in --grid", "sweep {in} --out {dir}/s --grid 'optimizer={\"name\": \"sgd\", \"name\": \"adam\"}'",
+       toy("\"steps\": 1"), 2, {"duplicate key 'name'"}},
       // ---- configs: the file itself
       {"bad JSON names the byte", kCheck, R"({"model": {"name": "toy2d"},})", 1,
        {"in.json: not valid JSON (at byte 29)", "expected string literal"}},
@@ -219,6 +251,23 @@ std::vector<Case> cases() {
       {"sweep name with ../", "sweep {in} --grid seed=0", toy(R"("name": "../x", "steps": 1)"), 1,
        {"name: \"../x\" cannot be the folder runs/sweep-<name>"}},
       {"unknown command", "ruin", "", 2, {"unknown command 'ruin'", "usage: mtlgrad"}},
+      {"unknown option of sweep", "sweep {in} --bogus", toy("\"steps\": 1"), 2, {"--bogus"}},
+      {"sweep --jobs 0", "sweep {in} --jobs 0", toy("\"steps\": 1"), 2,
+       {"--jobs: 0 is out of range (expected 1 to 1024)"}},
+      {"sweep --jobs too many", "sweep {in} --jobs 100000", toy("\"steps\": 1"), 2,
+       {"--jobs: 100000 is out of range (expected 1 to 1024)"}},
+      {"sweep --jobs negative", "sweep {in} --jobs -1", toy("\"steps\": 1"), 2, {"--jobs"}},
+      {"sweep without a config", "sweep --grid seed=1", "", 2, {"a config is required"}},
+      {"sweep --shard out of range", "sweep {in} --shard 3/2", toy("\"steps\": 1"), 2, {"--shard 3/2"}},
+      {"unknown option of list", "list --bogus", "", 2, {"unknown argument '--bogus'"}},
+      {"argument to aggregate", "aggregate x", "", 2, {"unexpected argument 'x'"}},
+      {"argument to optimize", "optimize x", "", 2, {"unexpected argument 'x'"}},
+      // ---- suggestions ignore letter case
+      {"optimizer name in the wrong case", kCheck, toy(R"("optimizer": "Adam")"), 1,
+       {"unknown optimizer 'Adam' (did you mean 'adam'?)"}},
+      {"aggregator name in capitals", kCheck, toy(R"("aggregator": "PCGRAD")"), 1,
+       {"unknown aggregator 'PCGRAD' (did you mean 'pcgrad'?)"}},
+      {"key in the wrong case", kCheck, toy(R"("STEPS": 3)"), 1, {"STEPS: unknown key (did you mean 'steps'?)"}},
       // ---- numerical faults in a run
       {"a loss that is not finite stops the run", "run --quiet --out {dir}/run {in}",
        R"({"model": {"name": "toy2d", "start": [0, -)" + kHuge + R"(]}, "steps": 5})", 1, {"step 1: loss of task 0 (f1) is inf"}},
@@ -247,6 +296,10 @@ std::vector<Case> cases() {
        {"steps[0]: the update direction of sum is not finite"}},
       {"aggregate: overflowing Gramian", kAgg, "{" + kPc + R"(, "steps": [[[)" + kMax + ", " + kMax + "], [" + kMax + ", " + kMax + R"(]]]})", 1,
        {"steps[0]: ", "overflow"}},
+      {"aggregate: duplicate key", kAgg, "{" + kPc + R"(, "steps": [[[1]]], "steps": [[[2]]]})", 1,
+       {"aggregate: standard input: duplicate key 'steps'"}},
+      {"aggregate: duplicate stage option", kAgg, R"({"aggregator": {"name": "pcgrad-momentum", "beta": 0.5, "beta": 0.9}, "steps": [[[1]]]})", 1,
+       {"aggregate: standard input: duplicate key 'aggregator.beta'"}},
       {"aggregate: unknown key", kAgg, "{" + kPc + R"(, "step": [[[1]]]})", 1,
        {"input.step: unknown key (did you mean 'steps'?)"}},
       // ---- optimize: standard input
@@ -269,6 +322,8 @@ std::vector<Case> cases() {
       {"optimize: divergence", kOpt,
        R"({"optimizer": {"name": "sgd", "lr": )" + kMax + R"(}, "params": [)" + kMax + R"(], "grads": [[)" + kMax + R"(]]})", 1,
        {"step 1: the parameters are no longer finite", "try a smaller lr"}},
+      {"optimize: duplicate key", kOpt, R"({"optimizer": {"name": "sgd", "lr": 0.1, "lr": 1}, "params": [1], "grads": [[1]]})", 1,
+       {"optimize: standard input: duplicate key 'optimizer.lr'"}},
       {"optimize: unknown key", kOpt, "{" + kSgd + R"(, "params": [1], "grad": [[1]]})", 1,
        {"input.grad: unknown key (did you mean 'grads'?)"}},
       // ---- IDX data files, through a multifashion config pointing at {dir}
@@ -332,6 +387,72 @@ TEST_CASE("malformed input: every row gets its exit code and a message naming wh
       CHECK_MESSAGE(o.err.find(bad) == std::string::npos, "stderr holds '" << bad << "'");
   }
   fs::remove_all(root);
+}
+
+TEST_CASE("write errors: output that does not reach stdout is exit code 1 with a message, never exit 0") {
+  const fs::path dir = fs::temp_directory_path() / ("mtlgrad_write_err_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "agg.json") << R"({"aggregator": "pcgrad", "steps": [[[1, 2], [3, 4]]]})";
+  std::ofstream(dir / "opt.json") << R"({"optimizer": "sgd", "params": [1], "grads": [[1]]})";
+  std::ofstream(dir / "run.json") << R"({"model": {"name": "toy2d"}, "steps": 3})";
+  const std::string d = dir.string(), bin = std::string("'") + MTLGRAD_CLI + "' ";
+  const std::vector<std::string> commands = {"aggregate < " + d + "/agg.json", "optimize < " + d + "/opt.json",
+                                             "list", "list --json", "run --quiet --out " + d + "/r " + d + "/run.json"};
+  for (const std::string& to : {std::string("> /dev/full"), std::string(">&-")}) {
+    for (const std::string& c : commands) {
+      CAPTURE(c);
+      CAPTURE(to);
+      const int status = std::system((bin + c + " " + to + " 2> '" + d + "/err'").c_str());
+      const std::string err = slurp(dir / "err");
+      CAPTURE(err);
+      REQUIRE(WIFEXITED(status));
+      CHECK(WEXITSTATUS(status) == 1);
+      CHECK(err.find(": error: cannot write standard output: ") != std::string::npos);
+      CHECK(err.find(to == ">&-" ? "Bad file descriptor" : "No space left on device") != std::string::npos);
+    }
+  }
+  // A closed stdout is not handed to the run's first file: metrics.csv holds only metrics.
+  CHECK(slurp(dir / "r" / "metrics.csv").rfind("step,", 0) == 0);
+  // A pipe whose reader is gone (EPIPE): a message, not a silent death by SIGPIPE.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  ::close(fds[0]);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fds[1], 1);
+    const int err = ::open((dir / "err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(err, 2);
+    ::execl(MTLGRAD_CLI, MTLGRAD_CLI, "list", "--json", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  const std::string err = slurp(dir / "err");
+  CAPTURE(err);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(err.find("mtlgrad list: error: cannot write standard output: Broken pipe") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("out of memory: a million gradients to optimize under ulimit -v is a one-line error, exit 1") {
+#if MTLGRAD_TEST_ASAN
+  MESSAGE("skipped under AddressSanitizer");
+#else
+  std::string input = R"({"optimizer": "sgd", "params": [1, 2, 3, 4, 5, 6, 7, 8], "grads": [)";
+  for (int t = 0; t < 1000000; ++t) input += (t ? ",[1,2,3,4,5,6,7,8]" : "[1,2,3,4,5,6,7,8]");
+  input += "]}";
+  const Case c{"", kOpt, input, 1, {}, {}, "ulimit -v 400000 && exec ", false};
+  const fs::path dir = fs::temp_directory_path() / ("mtlgrad_malformed_oom_" + std::to_string(::getpid()));
+  const Outcome o = run_case(c, dir);
+  CAPTURE(o.err);
+  REQUIRE(WIFEXITED(o.status));
+  CHECK(WEXITSTATUS(o.status) == 1);
+  CHECK(o.err.find("mtlgrad optimize: error: out of memory") != std::string::npos);
+  CHECK(std::count(o.err.begin(), o.err.end(), '\n') == 1);
+  fs::remove_all(dir);
+#endif
 }
 
 TEST_CASE("malformed input: an IDX header claiming 800 MB of pixels allocates only what the file holds") {

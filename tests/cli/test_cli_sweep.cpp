@@ -93,13 +93,13 @@ TEST_CASE("the config may follow the options: one value per --grid and --set") {
 
 TEST_CASE("mtlgrad sweep reports bad arguments clearly") {
   Result r = sweep("models/configs/toy2d.json --grid seed");
-  CHECK(r.code == 1);
+  CHECK(r.code == 2);
   CHECK(r.err.find("mtlgrad sweep: error: --grid seed: no '=' (expected key.path=v1,v2,...") != std::string::npos);
   r = sweep("models/configs/toy2d.json --grid seed=1 --shard 3/2");
-  CHECK(r.code == 1);
+  CHECK(r.code == 2);
   CHECK(r.err.find("--shard 3/2: expected i/n with 0 <= i < n") != std::string::npos);
   r = sweep("--grid seed=1");
-  CHECK(r.code == 1);
+  CHECK(r.code == 2);
   CHECK(r.err.find("a config is required (or --merge DIR...)") != std::string::npos);
   r = sweep("--merge /nonexistent/sweep");
   CHECK(r.code == 1);

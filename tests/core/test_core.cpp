@@ -5,6 +5,7 @@
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/rng.hpp"
 #include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/core/stored_state.hpp"
 #include "mtlgrad/core/blas.hpp"
 
 using namespace mtlgrad;
@@ -31,7 +32,15 @@ TEST_CASE("Rng: same seed, same stream, and the state round-trips bit-identicall
   Rng c(7);
   c.load_state(a.state());
   for (int i = 0; i < 10; ++i) CHECK(a.normal() == c.normal());
-  CHECK_THROWS_WITH_SUBSTR(c.load_state(json{{"s", {1, 2}}}), "malformed state");
+  Rng before = c;
+  CHECK_THROWS_WITH_SUBSTR(c.load_state(json{{"s", {1, 2}}}), "rng.s: expected 4 non-negative integers");
+  CHECK_THROWS_WITH_SUBSTR(c.load_state(json{{"s", {1, 2, 3}}}), "rng.s: expected 4 non-negative integers");
+  CHECK_THROWS_WITH_SUBSTR(c.load_state(json{{"s", {1, -2, 3, 4}}}), "rng.s[1]: expected a non-negative integer");
+  CHECK_THROWS_WITH_SUBSTR(c.load_state(json{{"s", {0, 0, 0, 0}}, {"normal_cached", false}, {"normal", 0.0}}),
+                           "rng.s: all four words are zero");
+  CHECK_THROWS_WITH_SUBSTR(c.load_state(json{{"s", {1, 2, 3, 4}}, {"normal", 0.0}}), "rng.normal_cached: missing");
+  // A refused state leaves the generator as it was.
+  CHECK(c.next_u64() == before.next_u64());
 }
 
 TEST_CASE("Rng: uniform in range, below unbiased and in range, permutation is a permutation") {
@@ -119,6 +128,46 @@ TEST_CASE("tensor JSON round trip is bit-exact and malformed input names the pro
   bad(0, 0) = std::numeric_limits<real>::quiet_NaN();
   CHECK_THROWS_WITH_SUBSTR(tensor_to_json(bad), "non-finite");
   CHECK_THROWS_WITH_SUBSTR(matrix({{1, 2}, {3}}), "row 1 has 1 values, row 0 has 2");
+}
+
+TEST_CASE("parse_json and parse_cbor refuse a duplicate key, naming its key path") {
+  CHECK_THROWS_WITH_SUBSTR(parse_json(R"({"a": 1, "a": 2})", "c.json"), "c.json: duplicate key 'a'");
+  CHECK_THROWS_WITH_SUBSTR(parse_json(R"({"m": {"x": 1, "y": {}, "x": 2}})", "c.json"), "c.json: duplicate key 'm.x'");
+  CHECK_THROWS_WITH_SUBSTR(parse_json(R"({"l": [1, {"k": 0}, {"k": 1, "k": 2}]})", "c.json"),
+                           "c.json: duplicate key 'l[2].k'");
+  CHECK_THROWS_WITH_SUBSTR(parse_json(R"([[0], [1, [2, {"a": {"b": 1, "b": 1}}]]])", "in"), "in: duplicate key '[1][1][1].a.b'");
+  // The same key in different objects, and keys that differ only in case, are fine.
+  CHECK(parse_json(R"({"a": {"k": 1}, "b": {"k": 2}, "K": 3, "k": 4})", "c.json").size() == 4);
+  CHECK(parse_json(R"([{"k": 1}, {"k": 2}])", "c.json")[1]["k"] == 2);
+  // CBOR: a map of two entries with the same key "a" (0xa2: map of 2; 0x61 0x61: text "a").
+  const std::string dup("\xa2\x61\x61\x01\x61\x61\x02", 7), ok("\xa2\x61\x61\x01\x61\x62\x02", 7);
+  CHECK_THROWS_WITH_SUBSTR(parse_cbor(dup, "ck.cbor"), "ck.cbor: duplicate key 'a'");
+  CHECK(parse_cbor(ok, "ck.cbor") == json{{"a", 1}, {"b", 2}});
+  CHECK_THROWS_WITH_SUBSTR(parse_cbor(std::string("\xa2\x61", 2), "ck.cbor"), "ck.cbor: not valid CBOR");
+  // The depth limit and the other checks still hold.
+  CHECK_THROWS_WITH_SUBSTR(parse_json(std::string(200, '[') + std::string(200, ']'), "d"),
+                           "d: arrays and objects nested deeper than 128 levels");
+  CHECK(parse_json(std::string(128, '[') + std::string(128, ']'), "d").is_array());
+  CHECK_THROWS_WITH_SUBSTR(parse_json("[1e999]", "d"), "d: holds a number that is not finite");
+}
+
+TEST_CASE("state_field and friends: missing fields and wrong types named by their path, no wrap") {
+  const json j = {{"n", 5}, {"neg", -5}, {"f", 1.5}, {"b", true}, {"s", "x"}, {"inf", 1e308}};
+  CHECK(state_uint(j, "n", "ck") == 5);
+  CHECK_THROWS_WITH_SUBSTR(state_uint(j, "neg", "ck"), "ck.neg: expected a non-negative integer, got -5");
+  CHECK_THROWS_WITH_SUBSTR(state_uint(j, "f", "ck"), "ck.f: expected a non-negative integer, got 1.5");
+  CHECK_THROWS_WITH_SUBSTR(state_uint(j, "gone", "ck"), "ck.gone: missing");
+  CHECK_THROWS_WITH_SUBSTR(state_bool(j, "n", "ck"), "ck.n: expected true or false, got 5");
+  CHECK_THROWS_WITH_SUBSTR(state_string(j, "b", "ck"), "ck.b: expected a string, got true");
+  CHECK(state_number(j, "inf", "ck") == 1e308);
+  CHECK_THROWS_WITH_SUBSTR(state_field(json::array(), "k", "ck"), "ck: expected an object");
+}
+
+TEST_CASE("did_you_mean ignores letter case") {
+  CHECK(did_you_mean("Adam", {"adam", "sgd"}) == " (did you mean 'adam'?)");
+  CHECK(did_you_mean("PCGRAD", {"pcgrad", "mgda"}) == " (did you mean 'pcgrad'?)");
+  CHECK(did_you_mean("Pcgrd", {"pcgrad", "mgda"}) == " (did you mean 'pcgrad'?)");
+  CHECK(did_you_mean("xyz", {"pcgrad", "mgda"}).empty());
 }
 
 TEST_CASE("blas::gemm computes op(A)op(B) and checks shapes") {

@@ -174,10 +174,13 @@ TEST_CASE("BatchSampler: a saved position resumes bit-identically through JSON t
   CHECK_THROWS_WITH_SUBSTR(other.load_state(st), "the state is for batch_size = 3, this sampler has 4");
   BatchSampler ten(10, 3, Rng(0));
   st.erase("rng");
-  CHECK_THROWS_WITH_SUBSTR(ten.load_state(st), "malformed state");
+  CHECK_THROWS_WITH_SUBSTR(ten.load_state(st), "sampler.rng: missing");
   st = a.state();
   st["offset"] = 11;
-  CHECK_THROWS_WITH_SUBSTR(ten.load_state(st), "offset 11 exceeds n = 10");
+  CHECK_THROWS_WITH_SUBSTR(ten.load_state(st), "sampler.offset: 11 exceeds n = 10");
+  st = a.state();
+  st["epoch"] = -5;
+  CHECK_THROWS_WITH_SUBSTR(ten.load_state(st), "sampler.epoch: expected a non-negative integer, got -5");
 }
 
 }  // TEST_SUITE

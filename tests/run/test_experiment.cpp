@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include "mtlgrad/core/blas.hpp"
 #include "mtlgrad/core/interrupt.hpp"
 #include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/run/checkpoint.hpp"
 #include "mtlgrad/run/experiment.hpp"
 
 using namespace mtlgrad;
@@ -236,8 +238,81 @@ TEST_CASE("resume errors: no checkpoint, a different config") {
   CHECK_THROWS_WITH_SUBSTR(run_experiment(c, d, resume), "written by a different config");
   write_file_atomic(d + "/checkpoint.cbor", "not cbor");
   c["optimizer"]["lr"] = 0.01;
-  CHECK_THROWS_WITH_SUBSTR(run_experiment(c, d, resume), "not a readable checkpoint");
+  CHECK_THROWS_WITH_SUBSTR(run_experiment(c, d, resume), "checkpoint.cbor: not an mtlgrad checkpoint");
   fs::remove_all(d);
+}
+
+TEST_CASE("resume verifies the checkpoint: checksum, every field, the logs, each error naming the file and the field") {
+  json c = toy_config(200);
+  c["checkpoint_every"] = 50;
+  c["log_every"] = 1;
+  const std::string d = scratch("ckpt_verify"), ck_path = d + "/checkpoint.cbor";
+  RunOptions crash;
+  crash.on_step = [](const Trainer& t, const StepRecord&) {
+    if (t.steps() == 120) throw std::runtime_error("stop");
+  };
+  CHECK_THROWS(run_experiment(c, d, crash));
+  const std::string good = read_file(ck_path), metrics = read_file(d + "/metrics.csv");
+  const json state = open_checkpoint(good, ck_path);
+  // The checkpoint at step 100 records the bytes of the header and rows 1..100 (log_every 1).
+  std::size_t upto100 = 0;
+  for (int lines = 0; lines < 101; ++lines) upto100 = metrics.find('\n', upto100) + 1;
+  CHECK(state.at("metrics").at("bytes").get<std::size_t>() == upto100);
+  CHECK(state.at("trainer").at("step") == 100);
+  RunOptions resume;
+  resume.resume = true;
+  const auto refused = [&](const std::string& bytes, const std::string& words) {
+    INFO(words);
+    write_file_atomic(ck_path, bytes);
+    CHECK_THROWS_WITH_SUBSTR(run_experiment(c, d, resume), words);
+  };
+  const auto with = [&](const std::function<void(json&)>& change) {
+    json s = state;
+    change(s);
+    return seal_checkpoint(s);
+  };
+  const std::string file = ck_path + ": ";
+  // The bytes: each of the payload's 8 bits of one byte, the header, the length.
+  for (int bit = 0; bit < 8; ++bit) {
+    std::string flipped = good;
+    flipped[flipped.size() / 2] = char(flipped[flipped.size() / 2] ^ (1 << bit));
+    refused(flipped, file + "checksum mismatch");
+  }
+  refused(good.substr(0, good.size() - 1), file + "truncated or extended: the header records");
+  refused(good + "x", file + "truncated or extended");
+  refused("mtlgrad ckpt v2\n" + good.substr(16), file + "not an mtlgrad checkpoint");
+  refused("", file + "not an mtlgrad checkpoint");
+  // The fields.
+  refused(with([](json& s) { s["trainer"]["step"] = -5; }), file + "trainer.step: expected a non-negative integer, got -5");
+  refused(with([](json& s) { s["trainer"]["step"] = 201; }), file + "trainer.step: 201 is past the run's 200 steps");
+  refused(with([](json& s) { s["trainer"]["step"] = 1.5; }), file + "trainer.step: expected a non-negative integer, got 1.5");
+  refused(with([](json& s) { s["trainer"]["skipped"] = 101; }), file + "trainer.skipped: 101 skipped steps of 100");
+  refused(with([](json& s) { s["trainer"]["rng"]["s"] = {0, 0, 0, 0}; }), file + "rng.s: all four words are zero");
+  refused(with([](json& s) { s["trainer"]["rng"].erase("s"); }), file + "rng.s: missing");
+  refused(with([](json& s) { s["trainer"]["optimizer"]["param_states"] = json::array(); }),
+          file + "trainer.optimizer.param_states: 0 states after 100 steps, but the model has 1 parameters");
+  refused(with([](json& s) { s["trainer"]["optimizer"]["param_states"][0]["shape"] = {2, 1}; }),
+          file + "trainer.optimizer.param_states[0].shape: [2,1], but the parameter has shape [1,2]");
+  refused(with([](json& s) { s["trainer"].erase("params"); }), file + "trainer.params: missing");
+  for (const char* key : {"metrics", "timing", "trainer", "evals", "seconds", "observers", "initial_losses", "config"})
+    refused(with([&](json& s) { s.erase(key); }), file + key + ": missing");
+  refused(with([](json& s) { s["metrics"].erase("header"); }), file + "metrics.header: missing");
+  refused(with([](json& s) { s["metrics"]["bytes"] = -1; }), file + "metrics.bytes: expected a non-negative integer");
+  refused(with([](json& s) { s["seconds"] = "soon"; }), file + "seconds: expected a finite number, got \"soon\"");
+  refused(with([](json& s) { s["evals"] = 3; }), file + "evals: expected a list");
+  refused(with([](json& s) { s["observers"] = json::array({1, 2, 3, 4, 5}); }), file + "observers: expected the states of");
+  // The logs the checkpoint points into: shorter than it records is refused.
+  refused(with([&](json& s) { s["metrics"]["bytes"] = metrics.size() + 1; }),
+          "metrics.csv holds " + std::to_string(metrics.size()) + " bytes but the checkpoint records " +
+              std::to_string(metrics.size() + 1));
+  // The good checkpoint still resumes, cutting the rows past step 100 and ending as a whole run does.
+  write_file_atomic(ck_path, good);
+  run_experiment(c, d, resume);
+  const std::string whole = scratch("ckpt_verify_whole");
+  run_experiment(c, whole);
+  CHECK(read_file(d + "/metrics.csv") == read_file(whole + "/metrics.csv"));
+  fs::remove_all(d);
+  fs::remove_all(whole);
 }
 
 TEST_CASE("a run removes the temporaries a killed run left, and only those") {

@@ -31,7 +31,7 @@ struct ConfigError : std::invalid_argument {
 
 /// Levenshtein distance (for suggestions).
 std::size_t edit_distance(const std::string& a, const std::string& b);
-/// " (did you mean 'x'?)" for the closest candidate within a small distance, else "".
+/// " (did you mean 'x'?)" for the closest candidate within a small distance (case ignored), else "".
 std::string did_you_mean(const std::string& key, const std::vector<std::string>& candidates);
 /// "a, b, c"
 std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");

@@ -25,17 +25,18 @@ nlohmann::json flat_json(const Tensor& t);
 /// Deepest nesting of arrays and objects that parse_json accepts (a config needs about 6).
 constexpr int kMaxJsonDepth = 128;
 
-/// Parses JSON text; `what` names its source in messages ("run.json", "aggregate: standard
-/// input"). Throws std::invalid_argument naming `what` for: text that is empty or only white
-/// space; a syntax error (with its byte offset, and a hint when the text spells NaN or Infinity,
-/// which JSON cannot express); a number beyond the range of double (1e999); nesting deeper than
-/// kMaxJsonDepth (which would otherwise exhaust the stack when the value is printed).
+/// Parses JSON text; `what` names its source ("run.json", "aggregate: standard input"). Throws
+/// std::invalid_argument naming `what` for: empty or white-space-only text; a syntax error (its
+/// byte offset, and a hint when the text spells NaN or Infinity); a number beyond double (1e999);
+/// nesting deeper than kMaxJsonDepth (the stack); a key twice in one object, by its key path
+/// ("duplicate key 'optimizer.lr'": nlohmann::json alone keeps the last). parse_cbor: stored_state.hpp
 nlohmann::json parse_json(const std::string& text, const std::string& what);
 
-/// Writes `content` to `path` through a temporary file in the same directory and a rename, so
-/// that a reader (or a crash) sees either the old file or the whole new one, never a partial one.
-/// The temporary is created with O_EXCL under temporary_name(path), unique across hosts, pid
-/// namespaces and threads. Throws std::runtime_error naming the path on failure.
+/// Writes `content` to `path` through a temporary file in the same directory, fsync and a rename,
+/// then fsyncs the directory: a reader or a crash (power loss included) sees either the old file
+/// or the whole new one, never a partial one. The temporary is created with O_EXCL under
+/// temporary_name(path), unique across hosts, pid namespaces and threads. Throws
+/// std::runtime_error naming the path on failure.
 void write_file_atomic(const std::string& path, const std::string& content);
 /// "<path>.tmp.<host>.<domain>.<pid>.<nonce>": host_name() and process_domain() (dir_lock.hpp),
 /// the pid, and 16 hex digits of a random number. Processes in separate pid namespaces share pids

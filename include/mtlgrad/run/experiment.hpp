@@ -36,7 +36,8 @@
 /// final_params.json (every parameter by name, {"shape": [rows, cols], "data": [row-major
 /// values]}), summary.json ("final_losses", "initial_losses", "eval", "steps", "seconds",
 /// "version", "plots", ...; written last: a run is finished when it exists), checkpoint.cbor while
-/// checkpointing or after an interrupt. Every file is written atomically.
+/// checkpointing or after an interrupt. Every file is written atomically; the CSVs are appended
+/// (checkpoint.hpp).
 ///
 /// Interrupts: when interrupt_signal() (core/interrupt.hpp) is set, the run stops after the step
 /// in progress — or, at the end, after the plots and before summary.json — writes checkpoint.cbor
