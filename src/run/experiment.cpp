@@ -134,7 +134,7 @@ struct Setup {
   nlohmann::json resolved;
 };
 
-Setup build(const nlohmann::json& config) {
+Setup build(const nlohmann::json& config, const std::function<std::unique_ptr<Aggregator>()>& stage = nullptr) {
   Setup s;
   s.cfg = parse(config);
   Rng root(s.cfg.seed);
@@ -154,6 +154,7 @@ Setup build(const nlohmann::json& config) {
   s.resolved["aggregator"] = agg->options();
   s.resolved["optimizer"] = opt->options();
   s.resolved["threads"] = s.cfg.threads;
+  if (stage) agg = stage();
   s.trainer = std::make_unique<Trainer>(*s.model, std::move(agg), std::move(opt), s.cfg.trainer, trainer_rng);
   s.total_steps = s.cfg.epochs ? s.cfg.epochs * s.model->batches_per_epoch() : s.cfg.steps;
   for (const auto& e : run_observers()) {
@@ -171,17 +172,16 @@ std::string num(double v) {
   return buf;
 }
 
-/// metrics.csv: one row per logged step; every column a pure function of config and seed.
+/// metrics.csv: one row per logged step; every column a pure function of config and seed. The
+/// columns are declared before the first step (the stage's weighting(), pair_strengths() and
+/// metric_names()); a skipped step's stage columns are NaN.
 class MetricsTable {
  public:
-  MetricsTable(MultiTaskModel& model, const ParameterLayout& layout) : names_(model.task_names()) {
-    std::size_t total = layout.total_size;
+  MetricsTable(MultiTaskModel& model, const Trainer& trainer) : names_(model.task_names()) {
+    std::size_t total = trainer.layout().total_size;
     log_params_ = total <= 16;  // small models (the toy): log the parameters, for trajectories
     auto all = model.all_parameters();
     for (const auto& p : all) params_.push_back(p);
-  }
-
-  void header_from(const StepRecord& r) {
     const std::size_t T = names_.size();
     std::vector<std::string> h = {"step"};
     for (const auto& n : names_) h.push_back("loss_" + n);
@@ -190,14 +190,17 @@ class MetricsTable {
       for (std::size_t j = i + 1; j < T; ++j) h.push_back("cos_" + names_[i] + "_" + names_[j]);
     h.push_back("conflicts");
     h.push_back("dnorm");
-    has_weights_ = !r.weights.empty();
+    has_weights_ = trainer.records_weights();
     if (has_weights_)
       for (const auto& n : names_) h.push_back("w_" + n);
-    has_lambda_ = r.pair_strength.size() > 0;
+    has_lambda_ = trainer.records_pair_strength();
     if (has_lambda_)
       for (std::size_t i = 0; i < T; ++i)
         for (std::size_t j = 0; j < T; ++j)
           if (i != j) h.push_back("lambda_" + names_[i] + "_" + names_[j]);
+    const auto stage = trainer.stage_metric_names();
+    n_stage_ = stage.size();
+    h.insert(h.end(), stage.begin(), stage.end());
     if (log_params_)
       for (const auto& p : params_)
         for (std::size_t k = 0; k < p.param->value.size(); ++k) h.push_back(p.name + "_" + std::to_string(k));
@@ -206,7 +209,6 @@ class MetricsTable {
   }
 
   void add(const StepRecord& r) {
-    if (header_.empty()) header_from(r);
     const std::size_t T = names_.size();
     std::string line = std::to_string(r.step);
     auto put = [&](double v) { line += "," + num(v); };
@@ -222,6 +224,7 @@ class MetricsTable {
       for (std::size_t i = 0; i < T; ++i)
         for (std::size_t j = 0; j < T; ++j)
           if (i != j) put(r.pair_strength.size() ? r.pair_strength(i, j) : NAN);
+    for (std::size_t k = 0; k < n_stage_; ++k) put(k < r.stage_metrics.size() ? r.stage_metrics[k] : NAN);
     if (log_params_)
       for (const auto& p : params_)
         for (real v : p.param->value) put(v);
@@ -246,6 +249,7 @@ class MetricsTable {
   std::vector<std::string> names_;
   std::vector<NamedParameter> params_;
   bool log_params_ = false, has_weights_ = false, has_lambda_ = false;
+  std::size_t n_stage_ = 0;
   std::string header_;
   std::vector<std::string> rows_;
 };
@@ -273,7 +277,7 @@ std::vector<std::string> config_task_names(const nlohmann::json& config) { retur
 
 nlohmann::json run_experiment(const nlohmann::json& config, const std::string& out_dir, const RunOptions& options) {
   using Clock = std::chrono::steady_clock;
-  Setup s = build(config);
+  Setup s = build(config, options.aggregator);
   Trainer& trainer = *s.trainer;
   // OpenBLAS with the config's thread count for this run, the caller's count restored after.
   struct BlasThreads {
@@ -292,7 +296,7 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   remove_stale_temporaries(out_dir);  // a killed earlier run's half-written files
   const std::string ckpt_path = out_dir + "/checkpoint.cbor";
 
-  MetricsTable metrics(*s.model, trainer.layout());
+  MetricsTable metrics(*s.model, trainer);
   std::string timing = "step,forward_us,backward_us,spatial_us,temporal_us\n";
   nlohmann::json initial_losses = nullptr;
   double seconds_before = 0;
@@ -340,8 +344,32 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
 
   while (trainer.steps() < s.total_steps) {
     if (initial_losses.is_null()) initial_losses = objective_losses(trainer);
-    const StepRecord& r = trainer.step();
+    const StepRecord* step_record = nullptr;
+    try {
+      step_record = &trainer.step();
+    } catch (const NonFiniteError& e) {
+      // Policy "error": the run stops; summary.json says where and why (no final losses: the
+      // parameters may no longer be finite). metrics.csv keeps the rows logged so far.
+      nlohmann::json summary = {{"name", s.cfg.name},           {"version", version()},
+                                {"status", "diverged"},         {"step", e.step},
+                                {"source", e.source},           {"message", e.what()},
+                                {"steps", trainer.steps()},     {"skipped_steps", trainer.skipped_steps()},
+                                {"solver_capped_steps", trainer.solver_capped_steps()},
+                                {"seconds", elapsed()},         {"initial_losses", initial_losses},
+                                {"task_names", s.model->task_names()}};
+      write_file_atomic(out_dir + "/metrics.csv", metrics.csv());
+      write_file_atomic(out_dir + "/timing.csv", timing);
+      write_file_atomic(out_dir + "/summary.json", summary.dump(2) + "\n");
+      throw;
+    }
+    const StepRecord& r = *step_record;
     const std::size_t t = trainer.steps();
+    if (r.solver_capped && trainer.solver_capped_steps() == 1)
+      std::fprintf(stderr,
+                   "%s: warning: step %zu: a solver of the aggregator '%s' stopped at its max_iter before its "
+                   "tolerance (such steps are counted in summary.json's solver_capped_steps; this warning is "
+                   "given once per run)\n",
+                   s.cfg.name.c_str(), t, trainer.aggregator().name().c_str());
     if (t == 1 || t % s.cfg.log_every == 0 || t == s.total_steps) {
       metrics.add(r);
       char buf[160];
@@ -371,8 +399,10 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   nlohmann::json summary;
   summary["name"] = s.cfg.name;
   summary["version"] = version();
+  summary["status"] = "finished";
   summary["steps"] = trainer.steps();
   summary["skipped_steps"] = trainer.skipped_steps();
+  summary["solver_capped_steps"] = trainer.solver_capped_steps();
   summary["seconds"] = elapsed();
   nlohmann::json params = nlohmann::json::object();
   for (const auto& p : s.model->all_parameters()) params[p.name] = flat_json(p.param->value);

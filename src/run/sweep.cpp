@@ -64,6 +64,18 @@ nlohmann::json parse_value(const std::string& text) {
   }
 }
 
+/// A run is done when its summary.json exists and does not say "diverged" (such a run is run again,
+/// and reported failed with its message again).
+bool finished_run(const std::string& dir) {
+  const std::string path = dir + "/summary.json";
+  if (!fs::exists(path)) return false;
+  try {
+    return nlohmann::json::parse(read_file(path)).value("status", "finished") != "diverged";
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 std::string value_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 void apply(nlohmann::json& config, const std::string& key, const nlohmann::json& value) {
@@ -182,7 +194,7 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
   for (const auto& r : runs) {
     if (r.index % options.shard_count != options.shard_index) continue;
     ++report.total;
-    if (fs::exists(options.out_dir + "/" + r.name + "/summary.json")) ++report.skipped;
+    if (finished_run(options.out_dir + "/" + r.name)) ++report.skipped;
     else todo.push_back(&r);
   }
 

@@ -63,6 +63,9 @@ struct RunOptions {
   bool set_blas_threads = true;
   /// Called after every step (the agreement tracker, tests that kill a run, ...).
   std::function<void(const Trainer&, const StepRecord&)> on_step;
+  /// Replaces the config's spatial stage (tests: a stage the registry does not hold). The resolved
+  /// config still records the config's stage.
+  std::function<std::unique_ptr<Aggregator>()> aggregator;
 };
 
 /// Validates `config`, runs it and writes the run directory `out_dir` (created if missing).
