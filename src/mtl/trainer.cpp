@@ -13,6 +13,8 @@ namespace mtlgrad {
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+// A non-finite value for a message: "nan" (std::to_string may print "-nan"), "inf" or "-inf".
+std::string nonfinite_text(real v) { return std::isnan(v) ? "nan" : std::to_string(v); }
 // metrics.csv's columns are the stage's metric_names(): a stage that reports another count is a bug.
 void check_metric_count(const Aggregator& a, const Aggregation& agg) {
   const std::size_t n = a.metric_names().size();
@@ -232,7 +234,7 @@ bool Trainer::direction_finite(std::string& problem) const {
       for (const auto& g : groups_)
         if (c >= g.begin && c < g.end) where += " (parameter group " + g.name + ")";
       problem = "the aggregator '" + aggregators_.front()->name() + "' returned a non-finite direction (" + where +
-                " = " + std::to_string(d.data()[c]) + ")";
+                " = " + nonfinite_text(d.data()[c]) + ")";
       return false;
     }
   return true;
@@ -248,7 +250,7 @@ bool Trainer::params_finite(std::string& problem) const {
         for (std::size_t c = 0; c < p.param->value.size(); ++c)
           if (!std::isfinite(p.param->value.data()[c])) {
             problem = "the optimizer '" + optimizer_->name() + "' made a non-finite step: parameter " + p.name + "[" +
-                      std::to_string(c) + "] became " + std::to_string(p.param->value.data()[c]);
+                      std::to_string(c) + "] became " + nonfinite_text(p.param->value.data()[c]);
             return false;
           }
       return false;
