@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include <xtensor/xview.hpp>
+
 #include "mtlgrad/optim/aggregator.hpp"
 
 using namespace mtlgrad;

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 
+#include <xtensor/xview.hpp>
+
 #include "mtlgrad/optim/aggregator.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/optim/gradvac.hpp"
