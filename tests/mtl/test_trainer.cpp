@@ -297,6 +297,21 @@ TEST_CASE("a step that makes θ' non-finite stops the run naming the optimizer, 
   }
 }
 
+TEST_CASE("a finite direction whose ‖d‖² overflows is not mistaken for a non-finite one") {
+  // d_2 = 9·big is finite, its square is not: ‖d‖ is logged as inf, the step goes on.
+  const real big = sizeof(real) == 8 ? real(1e200) : real(1e30);
+  const double lr = sizeof(real) == 8 ? 1e-200 : 1e-30;
+  Quadratics m = two_tasks();
+  auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{1}, big),
+                          json{{"name", "sgd"}, {"lr", lr}}, NonFinitePolicy::error);
+  const StepRecord& r = tr->step();
+  CHECK_FALSE(r.skipped);
+  CHECK(std::isinf(r.direction_norm));
+  CHECK(std::isfinite(m.theta_.value(0, 2)));
+  CHECK(m.theta_.value(0, 2) == doctest::Approx(3 - 9).epsilon(1e-5));  // θ_2 − lr·9·big
+  CHECK(tr->steps() == 1);
+}
+
 TEST_CASE("the stage's declared metrics and solver_capped reach the step record and the count") {
   Quadratics m = two_tasks();
   auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{}, real(1), std::vector<int>{2, 4}),
