@@ -27,8 +27,8 @@ void emit(real* d, std::size_t n, bool first, F&& v) {
     for (std::size_t k = 0; k < n; ++k) d[k] += v(k);
 }
 
-/// keep ? v : +0, without a branch (relu's signs are random: a branch mispredicts half the time,
-/// and g++ -O2 turns g·1[y > 0] into one). Equal to the per-task path's g·1[y > 0] for finite g.
+/// keep ? v : +0, without a branch (signs are random: a branch mispredicts half the time). NaN in v
+/// is kept where keep is true.
 inline real keep_if(bool keep, real v) {
   using Bits = std::conditional_t<sizeof(real) == 8, std::uint64_t, std::uint32_t>;
   Bits b;
@@ -151,18 +151,19 @@ void product(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t sel
 void affine_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) { product(s, tape, n, self, true); }
 void matmul_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) { product(s, tape, n, self, false); }
 
-// d (+)= 1[y > 0] ? g : +0, as a select (vectorised; keep_if's integer masking is not).
+// d (+)= y <= 0 ? +0 : g, as a select (vectorised; keep_if's integer masking is not): PyTorch's
+// threshold_backward, as the per-task path, so a NaN y passes g on.
 void relu_block(real* __restrict d, const real* __restrict g, const real* __restrict y, std::size_t n, bool first) {
   // g[k] is read unconditionally, so that g++ can if-convert the select.
   if (first)
     for (std::size_t k = 0; k < n; ++k) {
       const real gk = g[k];
-      d[k] = y[k] > real(0) ? gk : real(0);
+      d[k] = y[k] <= real(0) ? real(0) : gk;
     }
   else
     for (std::size_t k = 0; k < n; ++k) {
       const real gk = g[k];
-      d[k] += y[k] > real(0) ? gk : real(0);
+      d[k] += y[k] <= real(0) ? real(0) : gk;
     }
 }
 

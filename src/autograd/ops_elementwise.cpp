@@ -140,7 +140,9 @@ Var pow(Var x, real p) {
 Var abs(Var x) {
   Tape& t = x.tape();
   Var y = t.push("abs", x.shape(), {x}, [](Tape& t, const Node& n) {
-    t.accumulate(n.in[0], n.grad * xt::sign(t.value(n.in[0])));  // sign(0) = 0
+    // PyTorch's grad·sgn(x): sgn(0) = 0, and sgn(NaN) = 0 (xt::sign(NaN) is NaN).
+    const Tensor& X = t.value(n.in[0]);
+    t.accumulate(n.in[0], n.grad * (xt::cast<real>(X > real(0)) - xt::cast<real>(X < real(0))));
   });
   assign_in_place(t.node(y.index()).value, xt::abs(x.value()));
   return y;
@@ -158,7 +160,10 @@ Var clamp(Var x, real lo, real hi) {
   Node& nd = t.node(y.index());
   nd.k[0] = lo;
   nd.k[1] = hi;
-  assign_in_place(nd.value, xt::minimum(xt::maximum(x.value(), lo), hi));
+  // NaN stays NaN (as torch.clamp): each select keeps x unless x is beyond the bound.
+  const real* in = x.value().data();
+  real* out = nd.value.data();
+  for (std::size_t k = 0, n = x.value().size(); k < n; ++k) out[k] = in[k] < lo ? lo : in[k] > hi ? hi : in[k];
   return y;
 }
 
@@ -183,13 +188,14 @@ Var sigmoid(Var x) {
 Var relu(Var x) {
   Tape& t = x.tape();
   Var y = t.push("relu", x.shape(), {x}, [](Tape& t, const Node& n) {
-    t.accumulate(n.in[0], n.grad * xt::cast<real>(n.value > real(0)));  // 1[x > 0]
+    // PyTorch's threshold_backward(g, y, 0): y <= 0 ? 0 : g. Where y is NaN, g passes.
+    t.accumulate(n.in[0], xt::where(n.value <= real(0), real(0), n.grad));
   });
-  // xt::maximum(x, 0) as a plain loop (the same select, x > 0 ? x : 0; the expression's stepper cost
-  // ~5% of a small MLP's step).
+  // A plain loop (the expression's stepper cost ~5% of a small MLP's step). x <= 0 ? 0 : x, so that
+  // relu(NaN) = NaN, as PyTorch's.
   const real* in = x.value().data();
   real* out = t.node(y.index()).value.data();
-  for (std::size_t k = 0, n = x.value().size(); k < n; ++k) out[k] = in[k] > real(0) ? in[k] : real(0);
+  for (std::size_t k = 0, n = x.value().size(); k < n; ++k) out[k] = in[k] <= real(0) ? real(0) : in[k];
   return y;
 }
 

@@ -189,6 +189,8 @@ std::string temporary_name(const std::string& path) {
   std::snprintf(nonce, sizeof nonce, "%016llx", static_cast<unsigned long long>(temp_nonce()));
   const std::string domain = process_domain().empty() ? std::string("0000000000000000") : process_domain();
   return path + ".tmp." + host_name() + "." + domain + "." + std::to_string(::getpid()) + "." + nonce;
+}
+
 nlohmann::json parse_cbor(const std::string& bytes, const std::string& what) {
   try {
     nlohmann::json out;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "mtlgrad/core/blas.hpp"
 #include "mtlgrad/core/options.hpp"
@@ -13,6 +14,15 @@ namespace mtlgrad {
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+// A non-finite value for a message: "nan" (std::to_string may print "-nan"), "inf" or "-inf".
+std::string nonfinite_text(real v) { return std::isnan(v) ? "nan" : std::to_string(v); }
+// metrics.csv's columns are the stage's metric_names(): a stage that reports another count is a bug.
+void check_metric_count(const Aggregator& a, const Aggregation& agg) {
+  const std::size_t n = a.metric_names().size();
+  if (agg.metrics.size() != n)
+    throw std::logic_error("aggregator '" + a.name() + "' reported " + std::to_string(agg.metrics.size()) +
+                           " metrics but declares " + std::to_string(n) + " (metric_names())");
+}
 }  // namespace
 
 Granularity parse_granularity(const std::string& s, const std::string& path) {
@@ -112,18 +122,39 @@ const StepRecord& Trainer::step() {
   check_finite();
   ++step_;
   if (record_.skipped) {
-    if (look) restore_after_lookahead();
-    ++skipped_;
-    for (auto& cb : callbacks_) cb(record_);
+    skip_step();
     return record_;
   }
 
+  // Policy "skip": what the stages change, kept until d, the step and θ' have proven finite.
+  const bool keep = options_.nonfinite == NonFinitePolicy::skip;
+  if (keep) {
+    saved_aggregator_ = aggregator_state();
+    saved_rng_ = rng_;
+  }
   t0 = Clock::now();
   aggregate();
   record_.seconds_spatial = seconds_since(t0);
   record_.weights = agg_.weights;
   record_.pair_strength = agg_.pair_strength;
+  record_.stage_metrics = agg_.metrics;
+  record_.solver_capped = agg_.solver_capped;
+  if (agg_.solver_capped) ++solver_capped_;
   record_.direction_norm = std::sqrt(blas_norm2(agg_.direction));
+  // ‖d‖² is finite only if every entry of d is (its overflow on finite entries is told apart by
+  // the scan, which runs only then).
+  std::string problem;
+  if (!std::isfinite(record_.direction_norm) && !direction_finite(problem)) {
+    restore_after_lookahead();
+    if (!keep) {
+      --step_;  // not taken
+      throw NonFiniteError(step_ + 1, "aggregator " + aggregators_.front()->name(), problem);
+    }
+    aggregator_load_state(saved_aggregator_);
+    rng_ = saved_rng_;
+    skip_step();
+    return record_;
+  }
   if (options_.granularity == Granularity::representation) {
     // One backward of the aggregated direction on Z through the trunk (at the look-ahead point for
     // nag, whose parameters are still in place).
@@ -150,14 +181,96 @@ const StepRecord& Trainer::step() {
   if (options_.scope == GradientScope::shared)
     for (std::size_t i = 0; i < T; ++i)
       for (const Tensor& g : grads_.heads[i]) grad_ptrs_[k++] = &g;
+  if (keep) {
+    saved_params_.resize(params_.size());
+    for (std::size_t q = 0; q < params_.size(); ++q) assign_in_place(saved_params_[q], *params_[q]);
+    saved_optimizer_ = optimizer_->state();
+  }
   optimizer_->step(params_, grad_ptrs_);
   record_.seconds_temporal = seconds_since(t0);
+  // θ' finite (θ was: its losses were) means the step θ' − θ is finite too.
+  if (!params_finite(problem)) {
+    if (!keep) {
+      --step_;  // not taken (θ' stays, for a look at what went wrong)
+      throw NonFiniteError(step_ + 1, "optimizer " + optimizer_->name(), problem);
+    }
+    for (std::size_t q = 0; q < params_.size(); ++q) assign_in_place(*params_[q], saved_params_[q]);
+    optimizer_->load_state(saved_optimizer_);
+    aggregator_load_state(saved_aggregator_);
+    rng_ = saved_rng_;
+    skip_step();
+    return record_;
+  }
 
   for (auto& cb : callbacks_) cb(record_);
   return record_;
 }
 
 real Trainer::blas_norm2(const Tensor& t) { return blas::dot(t.size(), t.data(), t.data()); }
+
+void Trainer::skip_step() {
+  restore_after_lookahead();
+  ++skipped_;
+  // The stage's outputs of a skipped step are discarded: NaN, not the previous step's.
+  const std::size_t T = model_.num_tasks();
+  record_.skipped = true;
+  record_.weights.clear();
+  record_.pair_strength.resize({0, 0});
+  record_.stage_metrics.clear();
+  record_.direction_norm = std::numeric_limits<real>::quiet_NaN();
+  if (records_weights()) record_.weights.assign(T, std::numeric_limits<real>::quiet_NaN());
+  if (records_pair_strength()) {
+    record_.pair_strength.resize({T, T});
+    std::fill_n(record_.pair_strength.data(), T * T, std::numeric_limits<real>::quiet_NaN());
+  }
+  record_.stage_metrics.assign(stage_metric_names().size(), std::numeric_limits<real>::quiet_NaN());
+  for (auto& cb : callbacks_) cb(record_);
+}
+
+bool Trainer::direction_finite(std::string& problem) const {
+  const Tensor& d = agg_.direction;
+  for (std::size_t c = 0; c < d.size(); ++c)
+    if (!std::isfinite(d.data()[c])) {
+      std::string where = "d[" + std::to_string(c) + "]";
+      for (const auto& g : groups_)
+        if (c >= g.begin && c < g.end) where += " (parameter group " + g.name + ")";
+      problem = "the aggregator '" + aggregators_.front()->name() + "' returned a non-finite direction (" + where +
+                " = " + nonfinite_text(d.data()[c]) + ")";
+      return false;
+    }
+  return true;
+}
+
+bool Trainer::params_finite(std::string& problem) const {
+  for (const Tensor* v : params_)
+    if (!all_finite(*v)) {
+      // params_ is the layout's order: shared, then each head. Name the first non-finite entry.
+      auto all = layout_.shared;
+      for (const auto& h : layout_.heads) all.insert(all.end(), h.begin(), h.end());
+      for (const auto& p : all)
+        for (std::size_t c = 0; c < p.param->value.size(); ++c)
+          if (!std::isfinite(p.param->value.data()[c])) {
+            problem = "the optimizer '" + optimizer_->name() + "' made a non-finite step: parameter " + p.name + "[" +
+                      std::to_string(c) + "] became " + nonfinite_text(p.param->value.data()[c]);
+            return false;
+          }
+      return false;
+    }
+  return true;
+}
+
+bool Trainer::records_weights() const { return groups_.empty() && aggregators_.front()->weighting(); }
+
+bool Trainer::records_pair_strength() const { return groups_.empty() && aggregators_.front()->pair_strengths(); }
+
+std::vector<std::string> Trainer::stage_metric_names() const {
+  const auto names = aggregators_.front()->metric_names();
+  if (groups_.empty()) return names;
+  std::vector<std::string> out;
+  for (const auto& g : groups_)
+    for (const auto& n : names) out.push_back(g.name + "." + n);
+  return out;
+}
 
 void Trainer::restore_after_lookahead() {
   if (!at_lookahead_) return;
@@ -170,6 +283,7 @@ void Trainer::aggregate() {
   if (groups_.empty()) {
     // compute_pair_metrics() made J's Gramian: the stage takes it instead of passing over J again.
     aggregators_.front()->aggregate_with_gramian(grads_.J, gramian_, rng_, agg_);
+    check_metric_count(*aggregators_.front(), agg_);
     return;
   }
   // per_layer: each group's columns of J through its own stage; d is their concatenation.
@@ -177,27 +291,36 @@ void Trainer::aggregate() {
   if (agg_.direction.shape(0) != 1 || agg_.direction.shape(1) != P) agg_.direction.resize({1, P});
   agg_.weights.clear();
   agg_.pair_strength.resize({0, 0});
+  agg_.metrics.clear();
+  agg_.solver_capped = false;
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     const std::size_t b = groups_[g].begin, n = groups_[g].end - b;
     if (group_J_.shape(0) != T || group_J_.shape(1) != n) group_J_.resize({T, n});
     for (std::size_t i = 0; i < T; ++i) std::copy_n(grads_.J.data() + i * P + b, n, group_J_.data() + i * n);
     aggregators_[g]->aggregate(group_J_, rng_, group_agg_);
     std::copy_n(group_agg_.direction.data(), n, agg_.direction.data() + b);
+    check_metric_count(*aggregators_[g], group_agg_);
+    agg_.metrics.insert(agg_.metrics.end(), group_agg_.metrics.begin(), group_agg_.metrics.end());
+    agg_.solver_capped = agg_.solver_capped || group_agg_.solver_capped;
   }
 }
 
 void Trainer::check_finite() {
   auto name = [this](std::size_t i) { return model_.task_names()[i]; };  // only for a message
   std::string problem;
+  std::size_t task = 0;
   for (std::size_t i = 0; i < grads_.losses.size() && problem.empty(); ++i)
-    if (!std::isfinite(grads_.losses[i]))
+    if (!std::isfinite(grads_.losses[i])) {
+      task = i;
       problem = "loss of task " + std::to_string(i) + " (" + name(i) + ") is " + std::to_string(grads_.losses[i]);
+    }
   const std::size_t P = grads_.J.shape(1);
   // Row i holds a NaN or ±inf only if G_ii = ‖g_i‖² is not finite (compute_pair_metrics ran first).
   for (std::size_t i = 0; i < grads_.J.shape(0) && problem.empty(); ++i)
     for (std::size_t c = 0; c < P && !std::isfinite(gramian_(i, i)); ++c) {
       const real v = grads_.J(i, c);
       if (std::isfinite(v)) continue;
+      task = i;
       // Name the parameter that column c belongs to.
       std::size_t off = 0;
       std::string pname = "?";
@@ -216,13 +339,15 @@ void Trainer::check_finite() {
     }
   for (std::size_t i = 0; i < grads_.heads.size() && problem.empty(); ++i)
     for (std::size_t k = 0; k < grads_.heads[i].size() && problem.empty(); ++k)
-      if (!all_finite(grads_.heads[i][k]))
+      if (!all_finite(grads_.heads[i][k])) {
+        task = i;
         problem = "gradient of task " + std::to_string(i) + " (" + name(i) + ") with respect to its head parameter " +
                   layout_.heads[i][k].name + " is not finite";
+      }
   if (problem.empty()) return;
   if (options_.nonfinite == NonFinitePolicy::error) {
     restore_after_lookahead();
-    throw NonFiniteError("step " + std::to_string(step_ + 1) + ": " + problem);
+    throw NonFiniteError(step_ + 1, "task " + name(task), problem);
   }
   record_.skipped = true;
 }
@@ -242,6 +367,17 @@ void Trainer::compute_pair_metrics() {
     }
 }
 
+void Trainer::aggregator_load_state(const nlohmann::json& a) {
+  if (groups_.empty()) {
+    aggregators_.front()->load_state(a);
+    return;
+  }
+  if (!a.is_array() || a.size() != aggregators_.size())
+    throw std::invalid_argument("checkpoint: expected the states of " + std::to_string(aggregators_.size()) +
+                                " per-layer aggregators");
+  for (std::size_t g = 0; g < aggregators_.size(); ++g) aggregators_[g]->load_state(a[g]);
+}
+
 nlohmann::json Trainer::aggregator_state() const {
   if (groups_.empty()) return aggregators_.front()->state();
   nlohmann::json a = nlohmann::json::array();
@@ -256,6 +392,7 @@ nlohmann::json Trainer::state() const {
   for (const auto& p : all) params[p.name] = tensor_to_json(p.param->value);
   return {{"step", step_},
           {"skipped", skipped_},
+          {"solver_capped", solver_capped_},
           {"params", params},
           {"aggregator", aggregator_state()},
           {"optimizer", optimizer_->state()},
@@ -287,16 +424,10 @@ void Trainer::load_state(const nlohmann::json& s) {
     };
     if (groups_.empty()) {
       check_tasks(a);
-      aggregators_.front()->load_state(a);
-    } else {
-      if (!a.is_array() || a.size() != aggregators_.size())
-        throw std::invalid_argument("checkpoint: expected the states of " + std::to_string(aggregators_.size()) +
-                                    " per-layer aggregators");
-      for (std::size_t g = 0; g < aggregators_.size(); ++g) {
-        check_tasks(a[g]);
-        aggregators_[g]->load_state(a[g]);
-      }
+    } else if (a.is_array()) {
+      for (const auto& g : a) check_tasks(g);
     }
+    aggregator_load_state(a);
     const std::uint64_t step = state_uint(s, "step", "trainer"), skipped = state_uint(s, "skipped", "trainer");
     if (skipped > step)
       throw std::invalid_argument("trainer.skipped: " + std::to_string(skipped) + " skipped steps of " +
@@ -322,6 +453,7 @@ void Trainer::load_state(const nlohmann::json& s) {
     model_.load_data_state(state_field(s, "data", "trainer"));
     step_ = step;
     skipped_ = skipped;
+    solver_capped_ = state_uint(s, "solver_capped", "trainer");
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("checkpoint: malformed trainer state: ") + e.what());
   }

@@ -164,7 +164,7 @@ struct Setup {
   nlohmann::json resolved;
 };
 
-Setup build(const nlohmann::json& config) {
+Setup build(const nlohmann::json& config, const std::function<std::unique_ptr<Aggregator>()>& stage = nullptr) {
   Setup s;
   s.cfg = parse(config);
   Rng root(s.cfg.seed);
@@ -184,6 +184,7 @@ Setup build(const nlohmann::json& config) {
   s.resolved["aggregator"] = agg->options();
   s.resolved["optimizer"] = opt->options();
   s.resolved["threads"] = s.cfg.threads;
+  if (stage) agg = stage();
   s.trainer = std::make_unique<Trainer>(*s.model, std::move(agg), std::move(opt), s.cfg.trainer, trainer_rng);
   if (s.cfg.epochs) {
     // epochs × batches must not wrap around (7905747460161236407 epochs once ran one step).
@@ -212,18 +213,17 @@ std::string num(double v) {
   return buf;
 }
 
-/// metrics.csv: one row per logged step; every column a pure function of config and seed. Rows go
-/// straight to the file (an AppendLog), so memory does not grow with them.
+/// metrics.csv: one row per logged step; every column a pure function of config and seed. The
+/// columns are declared before the first step (the stage's weighting(), pair_strengths() and
+/// metric_names()); a skipped step's stage columns are NaN. Rows go straight to the file (an
+/// AppendLog), so memory does not grow with them.
 class MetricsTable {
  public:
-  MetricsTable(MultiTaskModel& model, const ParameterLayout& layout) : names_(model.task_names()) {
-    std::size_t total = layout.total_size;
+  MetricsTable(MultiTaskModel& model, const Trainer& trainer) : names_(model.task_names()) {
+    std::size_t total = trainer.layout().total_size;
     log_params_ = total <= 16;  // small models (the toy): log the parameters, for trajectories
     auto all = model.all_parameters();
     for (const auto& p : all) params_.push_back(p);
-  }
-
-  void header_from(const StepRecord& r) {
     const std::size_t T = names_.size();
     std::vector<std::string> h = {"step"};
     for (const auto& n : names_) h.push_back("loss_" + n);
@@ -232,14 +232,17 @@ class MetricsTable {
       for (std::size_t j = i + 1; j < T; ++j) h.push_back("cos_" + names_[i] + "_" + names_[j]);
     h.push_back("conflicts");
     h.push_back("dnorm");
-    has_weights_ = !r.weights.empty();
+    has_weights_ = trainer.records_weights();
     if (has_weights_)
       for (const auto& n : names_) h.push_back("w_" + n);
-    has_lambda_ = r.pair_strength.size() > 0;
+    has_lambda_ = trainer.records_pair_strength();
     if (has_lambda_)
       for (std::size_t i = 0; i < T; ++i)
         for (std::size_t j = 0; j < T; ++j)
           if (i != j) h.push_back("lambda_" + names_[i] + "_" + names_[j]);
+    const auto stage = trainer.stage_metric_names();
+    n_stage_ = stage.size();
+    h.insert(h.end(), stage.begin(), stage.end());
     if (log_params_)
       for (const auto& p : params_)
         for (std::size_t k = 0; k < p.param->value.size(); ++k) h.push_back(p.name + "_" + std::to_string(k));
@@ -247,11 +250,9 @@ class MetricsTable {
     header_ = join(h, ",");
   }
 
+  const std::string& header() const { return header_; }
+
   void add(const StepRecord& r, AppendLog& out) {
-    if (header_.empty()) {
-      header_from(r);
-      out.append(header_ + "\n");
-    }
     const std::size_t T = names_.size();
     std::string line = std::to_string(r.step);
     auto put = [&](double v) { line += "," + num(v); };
@@ -267,6 +268,7 @@ class MetricsTable {
       for (std::size_t i = 0; i < T; ++i)
         for (std::size_t j = 0; j < T; ++j)
           if (i != j) put(r.pair_strength.size() ? r.pair_strength(i, j) : NAN);
+    for (std::size_t k = 0; k < n_stage_; ++k) put(k < r.stage_metrics.size() ? r.stage_metrics[k] : NAN);
     if (log_params_)
       for (const auto& p : params_)
         for (real v : p.param->value) put(v);
@@ -277,16 +279,18 @@ class MetricsTable {
   nlohmann::json state(std::uint64_t bytes) const {
     return {{"header", header_}, {"w", has_weights_}, {"l", has_lambda_}, {"bytes", bytes}};
   }
+  /// The checkpoint's columns must be the ones this config declares (they are a function of it).
   void load_state(const nlohmann::json& j) {
-    header_ = j.at("header").get<std::string>();
-    has_weights_ = j.at("w").get<bool>();
-    has_lambda_ = j.at("l").get<bool>();
+    if (j.at("header").get<std::string>() != header_ || j.at("w").get<bool>() != has_weights_ ||
+        j.at("l").get<bool>() != has_lambda_)
+      throw std::invalid_argument("metrics.header: the checkpoint's metrics.csv columns are not the ones this config declares");
   }
 
  private:
   std::vector<std::string> names_;
   std::vector<NamedParameter> params_;
   bool log_params_ = false, has_weights_ = false, has_lambda_ = false;
+  std::size_t n_stage_ = 0;
   std::string header_;
 };
 
@@ -313,7 +317,7 @@ std::vector<std::string> config_task_names(const nlohmann::json& config) { retur
 
 nlohmann::json run_experiment(const nlohmann::json& config, const std::string& out_dir, const RunOptions& options) {
   using Clock = std::chrono::steady_clock;
-  Setup s = build(config);
+  Setup s = build(config, options.aggregator);
   Trainer& trainer = *s.trainer;
   // OpenBLAS with the config's thread count for this run, the caller's count restored after.
   struct BlasThreads {
@@ -336,7 +340,7 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   const bool resume = options.resume && !restarted;
   const std::string ckpt_path = out_dir + "/checkpoint.cbor";
 
-  MetricsTable metrics(*s.model, trainer.layout());
+  MetricsTable metrics(*s.model, trainer);
   // metrics.csv and timing.csv are appended to, never rewritten (checkpoint.hpp).
   std::unique_ptr<AppendLog> metrics_log, timing_log;
   nlohmann::json initial_losses = nullptr;
@@ -385,6 +389,7 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
     metrics_log = std::make_unique<AppendLog>(out_dir + "/metrics.csv");
     timing_log = std::make_unique<AppendLog>(out_dir + "/timing.csv");
     timing_log->append("step,forward_us,backward_us,spatial_us,temporal_us\n");
+    metrics_log->append(metrics.header() + "\n");
   }
   write_fingerprinted(out_dir, "config.json", s.resolved);
 
@@ -421,8 +426,32 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
 
   while (trainer.steps() < s.total_steps) {
     if (initial_losses.is_null()) initial_losses = objective_losses(trainer);
-    const StepRecord& r = trainer.step();
+    const StepRecord* step_record = nullptr;
+    try {
+      step_record = &trainer.step();
+    } catch (const NonFiniteError& e) {
+      // Policy "error": the run stops; summary.json says where and why (no final losses: the
+      // parameters may no longer be finite). metrics.csv keeps the rows logged so far.
+      nlohmann::json summary = {{"name", s.cfg.name},           {"version", version()},
+                                {"status", "diverged"},         {"step", e.step},
+                                {"source", e.source},           {"message", e.what()},
+                                {"steps", trainer.steps()},     {"skipped_steps", trainer.skipped_steps()},
+                                {"solver_capped_steps", trainer.solver_capped_steps()},
+                                {"seconds", elapsed()},         {"initial_losses", initial_losses},
+                                {"task_names", s.model->task_names()}};
+      metrics_log->sync();
+      timing_log->sync();
+      write_file_atomic(out_dir + "/summary.json", summary.dump(2) + "\n");
+      throw;
+    }
+    const StepRecord& r = *step_record;
     const std::size_t t = trainer.steps();
+    if (r.solver_capped && trainer.solver_capped_steps() == 1)
+      std::fprintf(stderr,
+                   "%s: warning: step %zu: a solver of the aggregator '%s' stopped at its max_iter before its "
+                   "tolerance (such steps are counted in summary.json's solver_capped_steps; this warning is "
+                   "given once per run)\n",
+                   s.cfg.name.c_str(), t, trainer.aggregator().name().c_str());
     if (t == 1 || t % s.cfg.log_every == 0 || t == s.total_steps) {
       metrics.add(r, *metrics_log);
       char buf[160];
@@ -453,8 +482,10 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   nlohmann::json summary;
   summary["name"] = s.cfg.name;
   summary["version"] = version();
+  summary["status"] = "finished";
   summary["steps"] = trainer.steps();
   summary["skipped_steps"] = trainer.skipped_steps();
+  summary["solver_capped_steps"] = trainer.solver_capped_steps();
   summary["seconds"] = elapsed();
   summary["initial_losses"] = initial_losses;
   summary["final_losses"] = objective_losses(trainer);

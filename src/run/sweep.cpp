@@ -65,6 +65,18 @@ nlohmann::json parse_value(const std::string& text) {
   return parse_json(text, "--grid value " + text);  // JSON: refused with a duplicate key
 }
 
+/// A run is done when its summary.json exists and does not say "diverged" (such a run is run again,
+/// and reported failed with its message again).
+bool finished_run(const std::string& dir) {
+  const std::string path = dir + "/summary.json";
+  if (!fs::exists(path)) return false;
+  try {
+    return parse_json(read_file(path), path).value("status", "finished") != "diverged";
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 std::string value_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 void apply(nlohmann::json& config, const std::string& key, const nlohmann::json& value) {
@@ -249,7 +261,7 @@ nlohmann::json run_record(const SweepRun& r, const std::string& sweep_sha) {
 /// A run finished with this run config: summary.json and a sweep_run.json of the same config
 /// (one written before fingerprints counts when the sweep's config is unchanged).
 bool finished_with(const std::string& dir, const SweepRun& r, bool sweep_changed) {
-  if (!fs::exists(dir + "/summary.json")) return false;
+  if (!finished_run(dir)) return false;
   const nlohmann::json meta = read_json_or_null(dir + "/sweep_run.json");
   if (!meta.is_object()) return false;
   if (!meta.contains("config_sha256")) return !sweep_changed;
@@ -295,7 +307,7 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
   if (options.plots)
     for (const auto& r : runs)
       if (r.index % options.shard_count == options.shard_index && !interrupt_signal() &&
-          fs::exists(options.out_dir + "/" + r.name + "/summary.json") &&
+          finished_run(options.out_dir + "/" + r.name) &&
           redraw_missing_plots(options.out_dir + "/" + r.name))
         report.redrawn.push_back(r.name);
 
@@ -389,7 +401,7 @@ SweepReport run_sweep(const nlohmann::json& base, const std::vector<GridAxis>& g
   for (const auto& r : runs) {
     const std::string dir = options.out_dir + "/" + r.name;
     const nlohmann::json meta = read_json_or_null(dir + "/sweep_run.json");
-    report.finished += fs::exists(dir + "/summary.json") && meta.is_object() &&
+    report.finished += finished_run(dir) && meta.is_object() &&
                        meta.value("sweep_sha256", sweep_changed ? "" : sweep_sha) == sweep_sha;
   }
   return report;

@@ -75,6 +75,7 @@ std::vector<FinishedRun> finished_runs(const std::vector<std::string>& dirs) {
       r.assignment = meta.at("assignment");
       r.baseline_task = meta.value("baseline_task", -1);
       r.summary = read_json((p / "summary.json").string());
+      if (r.summary.value("status", "finished") == "diverged") continue;  // stopped: no final losses
       runs.push_back(std::move(r));
     }
   }

@@ -2,6 +2,9 @@
 // of the batched table, with shared and per-output parts, weighted seeds and unreached leaves.
 #include "test_util.hpp"
 
+#include <cmath>
+#include <limits>
+
 #include "mtlgrad/autograd/batched.hpp"
 #include "mtlgrad/autograd/ops.hpp"
 #include "mtlgrad/core/rng.hpp"
@@ -147,6 +150,59 @@ TEST_CASE("a leaf without a destination is left alone, and one bound after the o
   s.run({real(1)});  // nothing to write to: runs through
   // Hand derivation: x·W = [-2, -2], relu = [0, 0], mse = ((0-1)² + (0+1)²)/2 = 1, and ∂ through relu is 0.
   CHECK(outs[0].item() == doctest::Approx(1));
+}
+
+TEST_CASE("NaN takes the same course on both paths, as PyTorch's rules say") {
+  // relu(A) with A = [[NaN, −1], [2, 0.5]] is [[NaN, 0], [2, 0.5]]; out_t = mse(relu(A)·W_t, Y).
+  // Backward, row 0 of G_t·W_tᵀ is NaN: relu passes it where y is NaN and gives 0 where y = 0
+  // (threshold_backward), so ∂A = [[NaN, 0], [finite, finite]]. W_t's gradient mixes row 0: all NaN.
+  const real nan = std::numeric_limits<real>::quiet_NaN();
+  Tensor A = zeros(2, 2);
+  A(0, 0) = nan;
+  A(0, 1) = -1;
+  A(1, 0) = 2;
+  A(1, 1) = real(0.5);
+  Rng rng(5);
+  const Tensor W0 = rng.uniform_tensor(2, 3, -1, 1), W1 = rng.uniform_tensor(2, 3, -1, 1);
+  const Tensor Y = rng.uniform_tensor(2, 3, -1, 1);
+  Tape tape;
+  Var a = tape.leaf(A), w0 = tape.leaf(W0), w1 = tape.leaf(W1);
+  Var r = relu(a);
+  CHECK(std::isnan(r.value()(0, 0)));
+  const std::vector<Var> outs = {mse(matmul(r, w0), tape.input(Y)), mse(leaky_relu(matmul(r, w1)), tape.input(Y))};
+  const std::vector<Var> leaves = {a, w0, w1};
+  const std::vector<real> seeds = {real(1), real(-0.5)};
+  BatchedSweep s;
+  std::vector<std::vector<Tensor>> got;
+  REQUIRE(batched(tape, outs, seeds, leaves, s, got));
+  const auto want = per_output(tape, outs, seeds, leaves);
+  for (std::size_t t = 0; t < 2; ++t) {
+    INFO("output " << t);
+    const Tensor& dA = got[t][0];
+    CHECK(std::isnan(dA(0, 0)));
+    CHECK(dA(0, 1) == 0);
+    CHECK(std::isfinite(dA(1, 0)));
+    CHECK(std::isfinite(dA(1, 1)));
+    for (real v : got[t][1 + t]) CHECK(std::isnan(v));
+    for (std::size_t k = 0; k < leaves.size(); ++k) {
+      INFO("leaf " << k);
+      for (std::size_t e = 0; e < got[t][k].size(); ++e) {
+        const real x = got[t][k].data()[e], y = want[t][k].data()[e];
+        INFO("entry " << e << ": batched " << x << ", per-task " << y);
+        if (std::isnan(y)) CHECK(std::isnan(x));
+        else CHECK(x == doctest::Approx(y).epsilon(tolerance(1e-12, 1e-5)));
+      }
+    }
+  }
+  // The finite row by hand for output 0: ∂A_1j = Σ_c G_1c W0_jc with G = 2(relu(A)·W0 − Y)/6.
+  for (std::size_t j = 0; j < 2; ++j) {
+    double d = 0;
+    for (std::size_t c = 0; c < 3; ++c) {
+      const double p = 2.0 * W0(0, c) + 0.5 * W0(1, c);
+      d += 2.0 * (p - Y(1, c)) / 6.0 * W0(j, c);
+    }
+    CHECK(got[0][0](1, j) == doctest::Approx(d).epsilon(tolerance(1e-12, 1e-5)));
+  }
 }
 
 TEST_CASE("batched sweep errors name what was wrong") {

@@ -1,5 +1,6 @@
 // Values and vector–Jacobian products of every op, the kinks, compositions and the CAGrad toy,
-// against PyTorch float64 (tests/fixtures/autograd_torch.json, tools/gen_autograd_fixtures.py).
+// against PyTorch float64 (tests/fixtures/autograd_torch.json, tools/gen_autograd_fixtures.py),
+// and of NaN and infinity through every op (autograd_torch_nan.json, tools/gen_autograd_nan_fixtures.py).
 #include <functional>
 #include <map>
 #include <set>
@@ -146,6 +147,41 @@ TEST_CASE("every op, kink and composition matches PyTorch float64 in value and V
   }
   // Both tables list the same expressions: a builder without a golden case is a gap in the fixture.
   for (const auto& [expr, _] : table) CHECK_MESSAGE(used.count(expr), "builder '" << expr << "' has no golden case");
+}
+
+TEST_CASE("NaN and infinity through every op: PyTorch float64's values and VJPs") {
+  // tests/fixtures/autograd_torch_nan.json (tools/gen_autograd_nan_fixtures.py): NaN exactly where
+  // torch has NaN, the same infinities, the finite entries to the usual tolerance.
+  const auto fixture = mtlgrad::test::load_fixture("autograd_torch_nan.json");
+  const auto table = builders();
+  REQUIRE(fixture.at("cases").size() > 50);
+  for (const auto& c : fixture.at("cases")) {
+    const std::string name = c.at("name"), expr = c.at("expr");
+    INFO("case " << name);
+    const auto it = table.find(expr);
+    REQUIRE_MESSAGE(it != table.end(), "no builder for expression '" << expr << "'");
+    Case extra;
+    if (c.contains("consts"))
+      for (const auto& j : c.at("consts")) extra.consts.push_back(nested(j));
+    if (c.contains("labels")) extra.labels = c.at("labels").get<std::vector<std::size_t>>();
+    std::vector<Tensor> inputs;  // the leaves refer to them
+    for (const auto& j : c.at("inputs")) inputs.push_back(nested(j));
+    Tape t;
+    std::vector<Var> xs;
+    for (const Tensor& x : inputs) xs.push_back(t.leaf(x));
+    Var y = it->second(t, xs, extra);
+    const Tensor want = nested(c.at("value"));
+    CHECK_MESSAGE(mtlgrad::test::nonfinite_mismatch(y.value(), want) == "", "value");
+    CHECK(mtlgrad::test::max_rel_err_finite(y.value(), want, 1.0) <= mtlgrad::test::kTorchTol);
+    std::vector<Tensor> g;
+    t.grad(y, nested(c.at("seed")), xs, g);
+    for (std::size_t k = 0; k < xs.size(); ++k) {
+      INFO("gradient of input " << k);
+      const Tensor gw = nested(c.at("grads")[k]);
+      CHECK(mtlgrad::test::nonfinite_mismatch(g[k], gw) == "");
+      CHECK(mtlgrad::test::max_rel_err_finite(g[k], gw, 1.0) <= mtlgrad::test::kTorchTol);
+    }
+  }
 }
 
 TEST_CASE("kinks take PyTorch's one-sided values (by hand, beside the fixture)") {

@@ -52,13 +52,23 @@ TEST_CASE("hostile task names and grid values in a sweep: plots drawn, nothing r
         {"n_test", 16},
         {"dim", 3},
         {"tasks",
-         {{{"kind", "regression"}, {"outputs", 1}, {"name", "a\nsystem \"touch PWNED\"\n#"}},
+         {{{"kind", "regression"}, {"outputs", 1}, {"name", "a system('touch PWNED') # `touch PWNED1` @x \\n"}},
           {{"kind", "classification"},
            {"classes", 2},
            {"name", "b' . system('touch PWNED2') . '`touch PWNED3`\\ αβ ✓ ../x /abs"}}}}}},
       {"batch_size", 16},
       {"steps", 10},
       {"log_every", 5}};
+  // A task name with a control character (the newline that once ended a gnuplot command) is
+  // refused before anything is written; one that is only hostile to gnuplot is accepted and inert.
+  json refused = c;
+  refused["data"]["tasks"][0]["name"] = "a\nsystem \"touch PWNED\"\n#";
+  std::ofstream(root / "refused.json") << refused.dump();
+  const auto no = run_process_in({MTLGRAD_CLI, "sweep", (root / "refused.json").string(), "--out",
+                                  (root / "refused").string()}, root);
+  CHECK(no.code == 1);
+  CHECK(no.err.find("holds the control character") != std::string::npos);
+  CHECK_FALSE(fs::exists(root / "refused" / "table.csv"));
   std::ofstream(config) << c.dump();
   // Grid values (JSON strings) that become table labels and plot titles.
   const auto r = run_process_in({MTLGRAD_CLI, "sweep", config.string(), "--jobs", "2", "--out", out.string(), "--grid",
@@ -70,9 +80,8 @@ TEST_CASE("hostile task names and grid values in a sweep: plots drawn, nothing r
   CHECK(r.err.find("sweep: 6 ran, 0 already finished, 0 failed") != std::string::npos);
   CHECK(pwned_files(root).empty());
   if (gnuplot_draws()) {
-    // (curves.png is left out: a newline in a task name still breaks metrics.csv's header, which
-    // the curves read by column name — an input-validation matter, not an escaping one.)
     CHECK(fs::file_size(out / "table.png") > 1000);
+    CHECK(fs::file_size(out / "curves.png") > 1000);
     for (const char* run : {"seed=0,name=plain", "seed=1,name=x_touch_PWNED4_y_z_", "seed=0,name=l1_system_touch_PWNED5_"})
       CHECK_MESSAGE(fs::file_size(out / run / "loss.png") > 1000, run);
   } else {

@@ -271,6 +271,10 @@ std::vector<Case> cases() {
       // ---- numerical faults in a run
       {"a loss that is not finite stops the run", "run --quiet --out {dir}/run {in}",
        R"({"model": {"name": "toy2d", "start": [0, -)" + kHuge + R"(]}, "steps": 5})", 1, {"step 1: loss of task 0 (f1) is inf"}},
+      // uw on negative losses: s_i falls without bound, w_i = e^{-s_i} overflows, d is inf.
+      {"a direction that is not finite stops the run", "run --quiet --out {dir}/run {in}",
+       R"({"model": {"name": "toy2d", "start": [-8.5, -5]}, "aggregator": {"name": "uw", "lr": 100}, "steps": 5})", 1,
+       {"step ", "the aggregator 'uw' returned a non-finite direction (d[0] = "}},
       // ---- aggregate: standard input
       {"aggregate: empty input", kAgg, "", 1, {"aggregate: standard input is empty"}},
       {"aggregate: top level is a list", kAgg, "[[1]]", 1, {"input: expected an object, got array"}},
@@ -397,7 +401,7 @@ TEST_CASE("write errors: output that does not reach stdout is exit code 1 with a
   std::ofstream(dir / "run.json") << R"({"model": {"name": "toy2d"}, "steps": 3})";
   const std::string d = dir.string(), bin = std::string("'") + MTLGRAD_CLI + "' ";
   const std::vector<std::string> commands = {"aggregate < " + d + "/agg.json", "optimize < " + d + "/opt.json",
-                                             "list", "list --json", "run --quiet --out " + d + "/r " + d + "/run.json"};
+                                             "list", "list --json", "run --quiet --json --out " + d + "/r " + d + "/run.json"};
   for (const std::string& to : {std::string("> /dev/full"), std::string(">&-")}) {
     for (const std::string& c : commands) {
       CAPTURE(c);

@@ -3,6 +3,7 @@
 //   ∇_{h_i}(w_i L_i) = w_i(h_i − b_i).
 #include "test_util.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "mtlgrad/mtl/trainer.hpp"
@@ -60,6 +61,48 @@ Quadratics two_tasks() {
 
 std::unique_ptr<Trainer> make(Quadratics& m, const std::string& agg, json opt, TrainerOptions o = {}) {
   return std::make_unique<Trainer>(m, make_aggregator(json{{"name", agg}}), make_optimizer(opt), o, Rng(0));
+}
+
+/// A test-only stage: d = Σ_i g_i (the weighting "sum"), except at the steps in `bad`, where d's
+/// last entry is scaled by `factor` (inf: a non-finite direction; 1e306: a finite d whose step
+/// overflows).
+/// It reports two metrics per step, the step number and 1/step, and solver_capped at the steps in
+/// `capped`; its state is the number of calls (so a skip must restore it).
+class ScriptedStage : public Aggregator {
+ public:
+  ScriptedStage(std::vector<int> bad, real factor, std::vector<int> capped = {})
+      : bad_(std::move(bad)), capped_(std::move(capped)), factor_(factor) {}
+  std::string name() const override { return "scripted"; }
+  void aggregate(const Tensor& J, Rng&, Aggregation& out) override {
+    ++calls_;
+    ++seen_;
+    const std::size_t T = J.shape(0), P = J.shape(1);
+    out.direction = zeros(1, P);
+    for (std::size_t i = 0; i < T; ++i)
+      for (std::size_t c = 0; c < P; ++c) out.direction(0, c) += J(i, c);
+    if (std::count(bad_.begin(), bad_.end(), seen_)) out.direction(0, P - 1) *= factor_;
+    out.weights.assign(T, real(1));
+    out.metrics = {real(calls_), real(1) / real(calls_)};
+    out.solver_capped = std::count(capped_.begin(), capped_.end(), calls_) > 0;
+  }
+  bool weighting() const override { return true; }
+  std::vector<std::string> metric_names() const override { return {"solver_iters", "solver_residual"}; }
+  nlohmann::json state() const override { return calls_; }
+  void load_state(const nlohmann::json& s) override { calls_ = s.get<int>(); }
+  nlohmann::json options() const override { return {{"name", "scripted"}}; }
+
+ private:
+  std::vector<int> bad_, capped_;
+  real factor_;
+  int calls_ = 0;  // the state: a skipped step must restore it
+  int seen_ = 0;   // every call, kept by no state (like the data of a step)
+};
+
+std::unique_ptr<Trainer> make_scripted(Quadratics& m, std::unique_ptr<Aggregator> stage, json opt,
+                                       NonFinitePolicy policy) {
+  TrainerOptions o;
+  o.nonfinite = policy;
+  return std::make_unique<Trainer>(m, std::move(stage), make_optimizer(opt), o, Rng(0));
 }
 
 }  // namespace
@@ -162,6 +205,158 @@ TEST_CASE("a non-finite loss stops the run naming the step and the task, or is s
     CHECK(tr->skipped_steps() == 1);
     CHECK(tr->steps() == 3);
     CHECK(m.theta_.value != after1);
+  }
+}
+
+TEST_CASE("a non-finite direction stops the run naming the step and the stage, or is skipped leaving no trace") {
+  const json adam = {{"name", "adam"}, {"lr", 0.05}};
+  SUBCASE("error") {
+    Quadratics m = two_tasks();
+    auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{3}, INFINITY), adam,
+                            NonFinitePolicy::error);
+    tr->step();
+    tr->step();
+    try {
+      tr->step();
+      FAIL("no exception");
+    } catch (const NonFiniteError& e) {
+      CHECK(std::string(e.what()) == "step 3: the aggregator 'scripted' returned a non-finite direction (d[2] = inf)");
+      CHECK(e.step == 3);
+      CHECK(e.source == "aggregator scripted");
+      CHECK(tr->steps() == 2);
+    }
+  }
+  SUBCASE("skip: the final state equals a run without that step") {
+    // Step 3 of 6 skipped: parameters, adam's moments and the stage's state (its call count) as
+    // after step 2, so the run equals 5 clean steps bit for bit.
+    Quadratics m = two_tasks(), ref = two_tasks();
+    auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{3}, INFINITY), adam,
+                            NonFinitePolicy::skip);
+    auto clean = make_scripted(ref, std::make_unique<ScriptedStage>(std::vector<int>{}, real(1)), adam,
+                               NonFinitePolicy::skip);
+    tr->step();
+    tr->step();
+    const Tensor before = m.theta_.value;
+    const json opt_before = tr->optimizer().state();
+    const StepRecord& r = tr->step();
+    CHECK(r.skipped);
+    CHECK(m.theta_.value == before);
+    CHECK(tr->optimizer().state() == opt_before);
+    // The stage's outputs of the discarded step are NaN, not the previous step's.
+    CHECK(std::isnan(r.direction_norm));
+    REQUIRE(r.weights.size() == 2);
+    CHECK(std::isnan(r.weights[0]));
+    REQUIRE(r.stage_metrics.size() == 2);
+    CHECK(std::isnan(r.stage_metrics[1]));
+    for (int s = 0; s < 3; ++s) tr->step();
+    for (int s = 0; s < 5; ++s) clean->step();
+    CHECK(tr->steps() == 6);
+    CHECK(tr->skipped_steps() == 1);
+    CHECK(m.theta_.value == ref.theta_.value);
+    CHECK(m.heads_[1].value == ref.heads_[1].value);
+    CHECK(tr->optimizer().state() == clean->optimizer().state());
+    CHECK(tr->aggregator().state() == 5);
+  }
+}
+
+TEST_CASE("a step that makes θ' non-finite stops the run naming the optimizer, or is undone under skip") {
+  // sgd, lr 10, momentum 0.5: step 1 takes θ = (1, 2, 3) to (1, 2, −87) (d = (0, 0, 9)); at step 2
+  // d_2 = −171 is scaled by `big`, still finite, and the momentum buffer ≈ −171·big makes
+  // θ_2' = −87 + 1710·big = +inf. A skip must undo the buffer too.
+  const json sgd = {{"name", "sgd"}, {"lr", 10}, {"momentum", 0.5}};
+  const real big = sizeof(real) == 8 ? real(1e306) : real(1e36);
+  SUBCASE("error") {
+    Quadratics m = two_tasks();
+    auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{2}, big), sgd,
+                            NonFinitePolicy::error);
+    tr->step();
+    try {
+      tr->step();
+      FAIL("no exception");
+    } catch (const NonFiniteError& e) {
+      CHECK(std::string(e.what()) == "step 2: the optimizer 'sgd' made a non-finite step: parameter theta[2] became inf");
+      CHECK(e.source == "optimizer sgd");
+    }
+  }
+  SUBCASE("skip") {
+    Quadratics m = two_tasks(), ref = two_tasks();
+    auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{2}, big), sgd,
+                            NonFinitePolicy::skip);
+    auto clean = make_scripted(ref, std::make_unique<ScriptedStage>(std::vector<int>{}, real(1)), sgd,
+                               NonFinitePolicy::skip);
+    tr->step();
+    const Tensor before = m.theta_.value;
+    CHECK(tr->step().skipped);
+    CHECK(m.theta_.value == before);
+    tr->step();
+    clean->step();
+    clean->step();
+    CHECK(tr->skipped_steps() == 1);
+    CHECK(m.theta_.value == ref.theta_.value);
+    CHECK(tr->optimizer().state() == clean->optimizer().state());
+  }
+}
+
+TEST_CASE("a finite direction whose ‖d‖² overflows is not mistaken for a non-finite one") {
+  // d_2 = 9·big is finite, its square is not: ‖d‖ is logged as inf, the step goes on.
+  const real big = sizeof(real) == 8 ? real(1e200) : real(1e30);
+  const double lr = sizeof(real) == 8 ? 1e-200 : 1e-30;
+  Quadratics m = two_tasks();
+  auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{1}, big),
+                          json{{"name", "sgd"}, {"lr", lr}}, NonFinitePolicy::error);
+  const StepRecord& r = tr->step();
+  CHECK_FALSE(r.skipped);
+  CHECK(std::isinf(r.direction_norm));
+  CHECK(std::isfinite(m.theta_.value(0, 2)));
+  CHECK(m.theta_.value(0, 2) == doctest::Approx(3 - 9).epsilon(1e-5));  // θ_2 − lr·9·big
+  CHECK(tr->steps() == 1);
+}
+
+TEST_CASE("the stage's declared metrics and solver_capped reach the step record and the count") {
+  Quadratics m = two_tasks();
+  auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{}, real(1), std::vector<int>{2, 4}),
+                          json{{"name", "sgd"}, {"lr", 0.01}}, NonFinitePolicy::error);
+  CHECK(tr->stage_metric_names() == std::vector<std::string>{"solver_iters", "solver_residual"});
+  CHECK(tr->records_weights());
+  CHECK_FALSE(tr->records_pair_strength());
+  const StepRecord& r1 = tr->step();
+  CHECK(r1.stage_metrics == std::vector<real>{1, 1});
+  CHECK_FALSE(r1.solver_capped);
+  const StepRecord& r2 = tr->step();
+  CHECK(r2.stage_metrics == std::vector<real>{2, real(0.5)});
+  CHECK(r2.solver_capped);
+  tr->step();
+  tr->step();
+  CHECK(tr->solver_capped_steps() == 2);
+  // The count is part of the state a resumed run continues from.
+  Quadratics m2 = two_tasks();
+  auto t2 = make_scripted(m2, std::make_unique<ScriptedStage>(std::vector<int>{}, real(1)),
+                          json{{"name", "sgd"}, {"lr", 0.01}}, NonFinitePolicy::error);
+  t2->load_state(json::parse(tr->state().dump()));
+  CHECK(t2->solver_capped_steps() == 2);
+}
+
+TEST_CASE("every registered stage holds what it declares: weights, λ and its metrics") {
+  // metrics.csv's header is built from weighting(), pair_strengths() and metric_names() before the
+  // first step; each stage's Aggregation must then have exactly those parts.
+  const Tensor J = row({1, 2, -1, 0.5});
+  Tensor J2 = zeros(2, 4);
+  for (std::size_t c = 0; c < 4; ++c) {
+    J2(0, c) = J(0, c);
+    J2(1, c) = real(c % 2 ? -1 : 2) * real(c + 1);
+  }
+  for (const auto& e : aggregators().entries()) {
+    INFO(e.name);
+    json spec = e.defaults;
+    if (e.name == "weighted") spec["weights"] = {1, 2};  // no default: one weight per task
+    auto a = make_aggregator(spec);
+    Rng rng(1);
+    Aggregation out;
+    a->observe_losses({real(1), real(2)});
+    a->aggregate(J2, rng, out);
+    CHECK(out.weights.empty() == !a->weighting());
+    CHECK((out.pair_strength.size() == 0) == !a->pair_strengths());
+    CHECK(out.metrics.size() == a->metric_names().size());
   }
 }
 

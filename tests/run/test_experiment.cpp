@@ -2,8 +2,11 @@
 #include "test_util.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <limits>
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -49,6 +52,89 @@ std::string config_error(const json& c) {
 json without_seconds(json s) {
   s.erase("seconds");
   return s;
+}
+
+/// A test-only stage: d = g_1 + g_2 (weights 1, 1), but d = (inf, ...) at its calls in `bad`;
+/// two metrics (its state, the number of calls n, and 1/n) and solver_capped at the calls in
+/// `capped`.
+class ScriptedStage : public Aggregator {
+ public:
+  ScriptedStage(std::vector<int> bad, std::vector<int> capped) : bad_(std::move(bad)), capped_(std::move(capped)) {}
+  std::string name() const override { return "scripted"; }
+  void aggregate(const Tensor& J, Rng&, Aggregation& out) override {
+    ++calls_;
+    ++seen_;
+    const std::size_t T = J.shape(0), P = J.shape(1);
+    out.direction = zeros(1, P);
+    for (std::size_t i = 0; i < T; ++i)
+      for (std::size_t c = 0; c < P; ++c) out.direction(0, c) += J(i, c);
+    if (std::count(bad_.begin(), bad_.end(), seen_)) out.direction(0, 0) = std::numeric_limits<real>::infinity();
+    out.weights.assign(T, real(1));
+    out.metrics = {real(calls_), real(1) / real(calls_)};
+    out.solver_capped = std::count(capped_.begin(), capped_.end(), calls_) > 0;
+  }
+  bool weighting() const override { return true; }
+  std::vector<std::string> metric_names() const override { return {"solver_iters", "solver_residual"}; }
+  json state() const override { return calls_; }
+  void load_state(const json& s) override { calls_ = s.get<int>(); }
+  json options() const override { return {{"name", "scripted"}}; }
+
+ private:
+  std::vector<int> bad_, capped_;
+  int calls_ = 0;  // the state: a skipped step must restore it
+  int seen_ = 0;   // every call, kept by no state (like the data of a step)
+};
+
+RunOptions scripted(std::vector<int> bad, std::vector<int> capped = {}) {
+  RunOptions o;
+  o.aggregator = [bad, capped] { return std::make_unique<ScriptedStage>(bad, capped); };
+  return o;
+}
+
+std::vector<std::vector<std::string>> csv_rows(const std::string& csv) {
+  std::vector<std::vector<std::string>> rows;
+  std::size_t begin = 0;
+  while (begin < csv.size()) {
+    const std::size_t end = csv.find('\n', begin);
+    std::vector<std::string> cells;
+    std::size_t b = begin;
+    while (true) {
+      const std::size_t comma = csv.find(',', b);
+      if (comma == std::string::npos || comma > end) {
+        cells.push_back(csv.substr(b, end - b));
+        break;
+      }
+      cells.push_back(csv.substr(b, comma - b));
+      b = comma + 1;
+    }
+    rows.push_back(cells);
+    begin = end + 1;
+  }
+  return rows;
+}
+
+/// Runs f with stderr going to a file; returns what was written there.
+template <class F>
+std::string capture_stderr(const std::string& path, F&& f) {
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  FILE* file = std::fopen(path.c_str(), "w");
+  REQUIRE(file);
+  ::dup2(::fileno(file), 2);
+  try {
+    f();
+  } catch (...) {
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    std::fclose(file);
+    throw;
+  }
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::fclose(file);
+  return read_file(path);
 }
 
 }  // namespace
@@ -148,6 +234,89 @@ TEST_CASE("a run writes its directory, and the same config gives the same bytes"
   CHECK(cfg["aggregator"].contains("order"));
   fs::remove_all(d1);
   fs::remove_all(d2);
+}
+
+TEST_CASE("a run stopped by a non-finite direction writes summary.json with status diverged, the step and the stage") {
+  const std::string d = scratch("diverged");
+  json c = toy_config(20);
+  c["log_every"] = 1;
+  try {
+    run_experiment(c, d, scripted({5}));
+    FAIL("no exception");
+  } catch (const NonFiniteError& e) {
+    CHECK(std::string(e.what()) == "step 5: the aggregator 'scripted' returned a non-finite direction (d[0] = inf)");
+  }
+  const json summary = json::parse(read_file(d + "/summary.json"));
+  CHECK(summary["status"] == "diverged");
+  CHECK(summary["step"] == 5);
+  CHECK(summary["source"] == "aggregator scripted");
+  CHECK(summary["message"] == "step 5: the aggregator 'scripted' returned a non-finite direction (d[0] = inf)");
+  CHECK(summary["steps"] == 4);
+  // The rows logged before the stop: header and steps 1..4.
+  const auto rows = csv_rows(read_file(d + "/metrics.csv"));
+  CHECK(rows.size() == 5);
+  CHECK(rows.back()[0] == "4");
+  // A finished run says so.
+  const std::string f = scratch("finished");
+  CHECK(run_experiment(toy_config(5), f)["status"] == "finished");
+  fs::remove_all(d);
+  fs::remove_all(f);
+}
+
+TEST_CASE("under skip a skipped step's row is NaN for the stage's outputs and says skipped=1") {
+  const std::string d = scratch("skiprow");
+  json c = toy_config(6);
+  c["log_every"] = 1;
+  c["nonfinite"] = "skip";
+  const json summary = run_experiment(c, d, scripted({3}));
+  CHECK(summary["status"] == "finished");
+  CHECK(summary["skipped_steps"] == 1);
+  const auto rows = csv_rows(read_file(d + "/metrics.csv"));
+  REQUIRE(rows.size() == 7);
+  const auto& h = rows[0];
+  CHECK(h == std::vector<std::string>{"step", "loss_f1", "loss_f2", "gnorm_f1", "gnorm_f2", "cos_f1_f2", "conflicts",
+                                      "dnorm", "w_f1", "w_f2", "solver_iters", "solver_residual", "x_0", "x_1",
+                                      "skipped"});
+  auto at = [&](std::size_t row, const std::string& col) {
+    return rows[row][std::size_t(std::find(h.begin(), h.end(), col) - h.begin())];
+  };
+  for (const char* col : {"dnorm", "w_f1", "w_f2", "solver_iters", "solver_residual"}) {
+    INFO(col);
+    CHECK(at(3, col) == "nan");
+    CHECK(at(2, col) != "nan");
+  }
+  CHECK(at(3, "skipped") == "1");
+  CHECK(at(2, "skipped") == "0");
+  // The step's own measurements stay (they are this step's, not stale), and θ did not move.
+  CHECK(std::isfinite(std::stod(at(3, "loss_f1"))));
+  CHECK(at(3, "x_0") == at(2, "x_0"));
+  CHECK(at(3, "x_1") == at(2, "x_1"));
+  // The stage's state was restored: step 4 is its third call.
+  CHECK(at(4, "solver_iters") == "3");
+  fs::remove_all(d);
+}
+
+TEST_CASE("a stage's solver report: metric columns, one warning per run, solver_capped_steps") {
+  const std::string d = scratch("capped");
+  json c = toy_config(10);
+  c["log_every"] = 5;
+  json summary;
+  const std::string err = capture_stderr(d + ".stderr", [&] { summary = run_experiment(c, d, scripted({}, {3, 4, 7})); });
+  CHECK(summary["solver_capped_steps"] == 3);
+  CHECK(json::parse(read_file(d + "/summary.json"))["solver_capped_steps"] == 3);
+  CHECK(err.find("warning: step 3: a solver of the aggregator 'scripted' stopped at its max_iter") != std::string::npos);
+  CHECK(err.find("warning:", err.find("warning:") + 1) == std::string::npos);  // once
+  const auto rows = csv_rows(read_file(d + "/metrics.csv"));
+  REQUIRE(rows.size() == 4);  // header, steps 1, 5, 10
+  CHECK(rows[0][10] == "solver_iters");
+  CHECK(rows[2][10] == "5");
+  CHECK(std::stod(rows[3][11]) == doctest::Approx(0.1).epsilon(tolerance(1e-15, 1e-7)));
+  // A stage that declares nothing adds no column, and the count is 0.
+  const std::string plain = scratch("plain");
+  CHECK(run_experiment(toy_config(3), plain)["solver_capped_steps"] == 0);
+  fs::remove_all(d);
+  fs::remove(d + ".stderr");
+  fs::remove_all(plain);
 }
 
 TEST_CASE("a run stopped after a checkpoint resumes to the same bytes as an uninterrupted one") {

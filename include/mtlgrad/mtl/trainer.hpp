@@ -48,9 +48,11 @@ struct TrainerOptions {
 };
 
 /// What one step did. cos is T×T (cos_ij of the ORIGINAL task gradients, 0 when a norm is 0).
+/// On a skipped step the spatial stage's outputs (weights, pair_strength, direction_norm,
+/// stage_metrics) are NaN or empty: the step's aggregation was discarded.
 struct StepRecord {
   std::size_t step = 0;                 ///< 1-based: the step just taken
-  bool skipped = false;                 ///< a non-finite loss/gradient under policy "skip"
+  bool skipped = false;                 ///< a non-finite value under policy "skip" (see NonFiniteError)
   std::vector<real> losses;             ///< L_i (unweighted)
   std::vector<real> grad_norms;         ///< ‖g_i‖
   Tensor cos;                           ///< T×T
@@ -58,13 +60,20 @@ struct StepRecord {
   std::vector<real> weights;            ///< the spatial stage's weights (empty if not a weighting, or per_layer)
   Tensor pair_strength;                 ///< λ_ij of the memory stages (0×0 otherwise)
   real direction_norm = 0;              ///< ‖d‖
+  std::vector<real> stage_metrics;      ///< in the order of Trainer::stage_metric_names()
+  bool solver_capped = false;           ///< a solver of the spatial stage stopped at its max_iter
   double seconds_forward = 0, seconds_backward = 0, seconds_spatial = 0, seconds_temporal = 0;
 };
 
-/// Thrown under policy "error" when a loss or gradient is not finite; says the step, the task and
-/// (for a gradient) the parameter.
+/// Thrown under policy "error" when a value of the step is not finite: a loss or gradient (the
+/// message names the task and, for a gradient, the parameter), the spatial stage's direction d
+/// (names the stage), or the temporal stage's step or the new parameters θ' (names the optimizer
+/// and the parameter). what() is the one-line message, "step N: ...".
 struct NonFiniteError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  NonFiniteError(std::size_t step, std::string source, const std::string& message)
+      : std::runtime_error("step " + std::to_string(step) + ": " + message), step(step), source(std::move(source)) {}
+  std::size_t step;    ///< 1-based
+  std::string source;  ///< what produced it: "task <name>", "aggregator <name>" or "optimizer <name>"
 };
 
 class Trainer {
@@ -79,6 +88,15 @@ class Trainer {
 
   std::size_t steps() const { return step_; }
   std::size_t skipped_steps() const { return skipped_; }
+  /// Steps at which a solver of the spatial stage stopped at its max_iter (StepRecord::solver_capped).
+  std::size_t solver_capped_steps() const { return solver_capped_; }
+  /// What every StepRecord carries, known before the first step (metrics.csv's header): whether
+  /// it has the stage's weights (a weighting, and granularity not per_layer), its λ_ij (a memory
+  /// stage, not per_layer), and the names of stage_metrics (the stage's metric_names(); per_layer:
+  /// each group's, as "<group>.<name>").
+  bool records_weights() const;
+  bool records_pair_strength() const;
+  std::vector<std::string> stage_metric_names() const;
   MultiTaskModel& model() { return model_; }
   Aggregator& aggregator() { return *aggregators_.front(); }
   Optimizer& optimizer() { return *optimizer_; }
@@ -102,8 +120,12 @@ class Trainer {
  private:
   void check_finite();
   void aggregate();
+  bool direction_finite(std::string& problem) const;
+  bool params_finite(std::string& problem) const;
+  void skip_step();
   void restore_after_lookahead();
   nlohmann::json aggregator_state() const;
+  void aggregator_load_state(const nlohmann::json& state);
   static real blas_norm2(const Tensor& t);
   void compute_pair_metrics();
 
@@ -132,7 +154,12 @@ class Trainer {
   std::vector<Tensor> lookahead_, saved_values_;
   std::vector<Tensor> rep_grads_;           ///< granularity representation: ∇θ_s of ⟨d, Z⟩
   StepRecord record_;
-  std::size_t step_ = 0, skipped_ = 0;
+  std::size_t step_ = 0, skipped_ = 0, solver_capped_ = 0;
+  // Policy "skip": the state before the spatial and temporal stages, restored when d, the step or
+  // θ' is not finite (so that a skipped step changes nothing).
+  nlohmann::json saved_aggregator_, saved_optimizer_;
+  Rng saved_rng_;
+  std::vector<Tensor> saved_params_;
   bool at_lookahead_ = false;  ///< the parameters hold θ̃ (nag) until the step restores θ
   std::vector<std::function<void(const StepRecord&)>> callbacks_;
 };

@@ -19,6 +19,8 @@
 ///     (the loss-based weightings use them; the default ignores them).
 ///   - reset(), state(), load_state(): clear, save and restore the state (stateless stages: null).
 ///   - options(): every option with its value, as JSON ({"name": "pcgrad", "order": "random", ...}).
+///   - weighting(), pair_strengths(), metric_names(): what every Aggregation of the stage holds
+///     besides d, declared before the first step (metrics.csv's columns).
 ///   - make_aggregator(spec, path) builds one from {"name": ..., options}; aggregators() lists them.
 /// Bad input (P = 0 with T > 0 is fine; J with 0 rows, non-finite entries) throws
 /// std::invalid_argument naming the stage and what was wrong.
@@ -64,6 +66,10 @@ class Aggregator {
   /// The names of the stage's per-step metric columns (Aggregation::metrics), fixed for the
   /// stage's life, so that metrics.csv's header is known before the first step.
   virtual std::vector<std::string> metric_names() const { return {}; }
+  /// Whether aggregate() fills out.weights (a weighting, d = Jᵀw) and out.pair_strength (T×T λ_ij)
+  /// at every step: fixed for the stage's life, like metric_names().
+  virtual bool weighting() const { return false; }
+  virtual bool pair_strengths() const { return false; }
 
  protected:
   /// For the stages, at the start of aggregate(): checks J (T ≥ 1 rows, every entry finite) and

@@ -22,6 +22,7 @@ class FixedWeighting : public Aggregator {
   explicit FixedWeighting(Kind kind, std::vector<real> weights = {});
   std::string name() const override;
   void aggregate(const Tensor& J, Rng& rng, Aggregation& out) override;
+  bool weighting() const override { return true; }
   nlohmann::json options() const override;
 
  private:

@@ -30,6 +30,7 @@ class GradVac : public Aggregator {
   explicit GradVac(SurgeryOptions o = {}, real beta = real(0.5));
   std::string name() const override { return "gradvac"; }
   void aggregate(const Tensor& J, Rng& rng, Aggregation& out) override;
+  bool weighting() const override { return true; }
   void reset() override;
   nlohmann::json state() const override;
   void load_state(const nlohmann::json& state) override;

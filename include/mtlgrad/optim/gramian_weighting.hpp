@@ -17,6 +17,7 @@ namespace mtlgrad {
 class GramianWeighting : public Aggregator {
  public:
   void aggregate(const Tensor& J, Rng& rng, Aggregation& out) final;
+  bool weighting() const override { return true; }
 
  protected:
   /// w ← the weights for this Gramian (T×T, T ≥ 1, finite, symmetric PSD up to rounding).

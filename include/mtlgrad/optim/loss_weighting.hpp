@@ -34,6 +34,7 @@ class LossWeighting : public Aggregator {
   /// Throws std::invalid_argument naming the stage for an empty list or a non-finite loss.
   void observe_losses(const std::vector<real>& losses) final;
   void aggregate(const Tensor& J, Rng& rng, Aggregation& out) final;
+  bool weighting() const override { return true; }
 
  protected:
   /// w ← the weights for this step's losses (T = losses.size()); updates the state.

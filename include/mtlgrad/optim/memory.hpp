@@ -51,6 +51,8 @@ void check_task_count(const std::string& stage, std::size_t expected, std::size_
 class PairMemoryPCGrad : public Aggregator {
  public:
   void aggregate(const Tensor& J, Rng& rng, Aggregation& out) final;
+  bool weighting() const override { return true; }
+  bool pair_strengths() const override { return true; }
   void reset() final;
   nlohmann::json state() const final;
   void load_state(const nlohmann::json& state) final;

@@ -67,6 +67,7 @@ class PCGrad : public Aggregator {
   explicit PCGrad(SurgeryOptions o = {}) : o_(o) {}
   std::string name() const override { return "pcgrad"; }
   void aggregate(const Tensor& J, Rng& rng, Aggregation& out) override;
+  bool weighting() const override { return true; }
   nlohmann::json options() const override;
 
  private:

@@ -22,6 +22,7 @@ class PCGradMomentum : public Aggregator {
   explicit PCGradMomentum(SurgeryOptions o = {}, real beta = real(0.9));
   std::string name() const override { return "pcgrad-momentum"; }
   void aggregate(const Tensor& J, Rng& rng, Aggregation& out) override;
+  bool weighting() const override { return true; }
   void reset() override;
   nlohmann::json state() const override;
   void load_state(const nlohmann::json& state) override;

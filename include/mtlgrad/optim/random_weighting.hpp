@@ -26,6 +26,7 @@ class RandomLossWeighting : public Aggregator {
  public:
   std::string name() const override { return "rlw"; }
   void aggregate(const Tensor& J, Rng& rng, Aggregation& out) override;
+  bool weighting() const override { return true; }
   nlohmann::json options() const override { return {{"name", name()}}; }
 };
 

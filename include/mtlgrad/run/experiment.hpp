@@ -79,6 +79,9 @@ struct RunOptions {
   bool directory_locked = false;
   /// Called after every step (the agreement tracker, tests that kill a run, ...).
   std::function<void(const Trainer&, const StepRecord&)> on_step;
+  /// Replaces the config's spatial stage (tests: a stage the registry does not hold). The resolved
+  /// config still records the config's stage.
+  std::function<std::unique_ptr<Aggregator>()> aggregator;
 };
 
 /// A run stopped by SIGINT/SIGTERM (see above); what() is "interrupted at step N".
