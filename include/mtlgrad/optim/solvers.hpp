@@ -57,6 +57,10 @@ std::size_t minimize_on_simplex(const SimplexObjective& f, std::size_t max_iter,
 /// A = V diag(values) Vᵀ for a symmetric A (T×T): values ascending, column k of V the k-th eigenvector.
 void symmetric_eigen(const Tensor& A, std::vector<real>& values, Tensor& V);
 
+/// b ← A⁺b for a symmetric (possibly singular or indefinite) A (n×n, b n values): eigenvalues with
+/// |λ| ≤ n·ε·max|λ| count as 0.
+void symmetric_pinv_solve(const Tensor& A, std::vector<real>& b);
+
 /// max(λ)·T·ε (ε of `real`): eigenvalues ≤ this are numerically 0.
 real rank_cutoff(const std::vector<real>& values);
 

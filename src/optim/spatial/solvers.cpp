@@ -67,27 +67,6 @@ void matvec(const Tensor& A, const std::vector<real>& x, std::vector<real>& y) {
   ssyev_("V", "U", &n, a, &n, w, work, &lwork, &info, 1, 1);
 }
 
-// b ← A⁺ b for a symmetric (possibly indefinite or singular) A: eigenvalues with
-// |λ| ≤ n·ε·max|λ| count as 0.
-void symmetric_pinv_solve(const Tensor& A, std::vector<real>& b) {
-  std::vector<real> values;
-  Tensor V;
-  symmetric_eigen(A, values, V);
-  const std::size_t n = values.size();
-  real top = 0;
-  for (real v : values) top = std::max(top, std::abs(v));
-  const real cutoff = top * real(n) * kEps;
-  std::vector<real> x(n, real(0));
-  for (std::size_t k = 0; k < n; ++k) {
-    if (!(std::abs(values[k]) > cutoff)) continue;
-    real c = 0;
-    for (std::size_t i = 0; i < n; ++i) c += V(i, k) * b[i];
-    c /= values[k];
-    for (std::size_t i = 0; i < n; ++i) x[i] += c * V(i, k);
-  }
-  b.swap(x);
-}
-
 real dotv(const std::vector<real>& a, const std::vector<real>& b) {
   return std::inner_product(a.begin(), a.end(), b.begin(), real(0));
 }
@@ -274,6 +253,25 @@ void symmetric_eigen(const Tensor& A, std::vector<real>& values, Tensor& V) {
   if (V.shape(0) != A.shape(0) || V.shape(1) != A.shape(0)) V.resize({A.shape(0), A.shape(0)});
   for (int k = 0; k < n; ++k)
     for (int i = 0; i < n; ++i) V(i, k) = a(k, i);
+}
+
+void symmetric_pinv_solve(const Tensor& A, std::vector<real>& b) {
+  std::vector<real> values;
+  Tensor V;
+  symmetric_eigen(A, values, V);
+  const std::size_t n = values.size();
+  real top = 0;
+  for (real v : values) top = std::max(top, std::abs(v));
+  const real cutoff = top * real(n) * kEps;
+  std::vector<real> x(n, real(0));
+  for (std::size_t k = 0; k < n; ++k) {
+    if (!(std::abs(values[k]) > cutoff)) continue;
+    real c = 0;
+    for (std::size_t i = 0; i < n; ++i) c += V(i, k) * b[i];
+    c /= values[k];
+    for (std::size_t i = 0; i < n; ++i) x[i] += c * V(i, k);
+  }
+  b.swap(x);
 }
 
 real rank_cutoff(const std::vector<real>& values) {
