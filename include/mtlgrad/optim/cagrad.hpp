@@ -31,6 +31,9 @@ class CAGrad : public GramianWeighting {
   std::string name() const override { return "cagrad"; }
   nlohmann::json options() const override;
 
+ protected:
+  bool runs_solver() const override { return true; }
+
  private:
   void weigh(const Tensor& G, Rng& rng, std::vector<real>& w) override;
   real c_;

@@ -31,6 +31,9 @@ class NashMTL : public GramianWeighting {
   std::string name() const override { return "nash-mtl"; }
   nlohmann::json options() const override;
 
+ protected:
+  bool runs_solver() const override { return true; }
+
  private:
   void weigh(const Tensor& G, Rng& rng, std::vector<real>& w) override;
   real max_norm_, reg_eps_;

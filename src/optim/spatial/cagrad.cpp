@@ -46,7 +46,7 @@ void CAGrad::weigh(const Tensor& G, Rng& /*rng*/, std::vector<real>& w) {
     return value;
   };
   star_.assign(T, real(1) / real(T));
-  solvers::minimize_on_simplex(f, 10000, tolerance(1e-12, 1e-6), star_);
+  report(solvers::minimize_on_simplex(f, 10000, tolerance(1e-12, 1e-6), star_));
   const real gw = std::sqrt(quad(star_, nullptr));
   if (gw * gw > real(T) * std::numeric_limits<real>::epsilon()) {
     for (std::size_t i = 0; i < T; ++i) w[i] += phi / gw * star_[i] / s;

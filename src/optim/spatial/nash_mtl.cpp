@@ -32,7 +32,7 @@ void NashMTL::weigh(const Tensor& G, Rng& /*rng*/, std::vector<real>& w) {
   for (std::size_t a = 0; a < n; ++a)
     for (std::size_t b = 0; b < n; ++b)
       C_(a, b) = a == b ? 1 + reg_eps_ : G(active_[a], active_[b]) * scale_[a] * scale_[b];
-  solvers::log_barrier_fixed_point(C_, 200, beta_);
+  report(solvers::log_barrier_fixed_point(C_, 200, beta_));
   for (std::size_t a = 0; a < n; ++a) w[active_[a]] = beta_[a] * scale_[a];
   if (max_norm_ == 0) return;
   real norm_sq = 0;  // ‖Jᵀα‖² = αᵀGα (= T at the exact fixed point)

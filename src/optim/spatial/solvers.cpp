@@ -86,15 +86,24 @@ void project_simplex(std::vector<real>& v) {
   for (real& x : v) x = std::max(x - theta, real(0));
 }
 
-std::size_t min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, std::vector<real>& w) {
+SolveReport min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, std::vector<real>& w) {
   check_square("min_norm_simplex", G);
   const std::size_t T = G.shape(0);
-  if (T == 1) return w.assign(1, real(1)), 0;
+  SolveReport report;
+  if (T == 1) return w.assign(1, real(1)), report;
+  std::vector<real> Gw, y;
+  // The Frank–Wolfe gap wᵀGw − min_t (Gw)_t relative to max_i G_ii (0 when J = 0).
+  const auto gap = [&](real scale) {
+    matvec(G, w, Gw);
+    const real m = *std::min_element(Gw.begin(), Gw.end());
+    return scale > 0 ? std::max(dotv(w, Gw) - m, real(0)) / scale : real(0);
+  };
   if (T == 2) {
     const real denom = G(0, 0) + G(1, 1) - 2 * G(0, 1);  // ‖g_1 − g_2‖²
     const real w1 = denom > 0 ? std::clamp((G(1, 1) - G(0, 1)) / denom, real(0), real(1)) : real(0.5);
     w = {w1, 1 - w1};
-    return 0;
+    report.residual = gap(std::max(G(0, 0), G(1, 1)));
+    return report;
   }
   real scale = 0;
   std::size_t first = 0;
@@ -104,10 +113,9 @@ std::size_t min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, st
   }
   w.assign(T, real(0));
   w[first] = 1;
-  if (!(scale > 0)) return 0;  // J = 0: every point of the hull is 0
+  if (!(scale > 0)) return report;  // J = 0: every point of the hull is 0
   std::vector<bool> corral(T, false);
   corral[first] = true;
-  std::vector<real> Gw, y;
   std::vector<std::size_t> idx;
   Tensor K;
   std::size_t it = 0;
@@ -144,10 +152,13 @@ std::size_t min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, st
         if (a == blocking || w[idx[a]] <= 0) w[idx[a]] = 0, corral[idx[a]] = false;
     }
   }
-  return it;
+  report.iterations = it;
+  report.residual = gap(scale);
+  report.capped = it == max_iter && report.residual > tol;
+  return report;
 }
 
-void nonneg_qp(const Tensor& Q, const std::vector<real>& q, std::vector<real>& u) {
+SolveReport nonneg_qp(const Tensor& Q, const std::vector<real>& q, std::vector<real>& u, std::size_t max_iter) {
   check_square("nonneg_qp", Q);
   const std::size_t T = Q.shape(0);
   if (q.size() != T)
@@ -160,15 +171,24 @@ void nonneg_qp(const Tensor& Q, const std::vector<real>& q, std::vector<real>& u
   std::vector<std::size_t> idx;
   std::vector<real> grad, z;
   Tensor L;
+  const std::size_t cap = max_iter > 0 ? max_iter : 4 * T + 8;
+  SolveReport report;
+  // The KKT gap max_i |min(u_i, (Qu + q)_i)| / scale.
+  const auto kkt_gap = [&] {
+    matvec(Q, u, grad);
+    real r = 0;
+    for (std::size_t i = 0; i < T; ++i) r = std::max(r, std::abs(std::min(u[i], grad[i] + q[i])));
+    return scale > 0 ? r / scale : r;
+  };
   // Each outer step frees one index and the objective strictly decreases, so no free set repeats;
-  // the cap only guards against rounding cycles.
-  for (std::size_t outer = 0; outer < 4 * T + 8; ++outer) {
+  // the default cap only guards against rounding cycles.
+  for (; report.iterations < cap; ++report.iterations) {
     matvec(Q, u, grad);
     std::size_t j = T;
     real most = -gtol;
     for (std::size_t i = 0; i < T; ++i)
       if (!free[i] && grad[i] + q[i] < most) most = grad[i] + q[i], j = i;
-    if (j == T) return;
+    if (j == T) return report.residual = kkt_gap(), report;
     free[j] = true;
     for (std::size_t inner = 0; inner <= T; ++inner) {
       idx.clear();
@@ -193,15 +213,19 @@ void nonneg_qp(const Tensor& Q, const std::vector<real>& q, std::vector<real>& u
         if (k == blocking || u[idx[k]] <= 0) u[idx[k]] = 0, free[idx[k]] = false;
     }
   }
+  report.residual = kkt_gap();
+  report.capped = report.residual > 16 * real(T) * kEps;
+  return report;
 }
 
-std::size_t minimize_on_simplex(const SimplexObjective& f, std::size_t max_iter, real tol, std::vector<real>& w) {
+SolveReport minimize_on_simplex(const SimplexObjective& f, std::size_t max_iter, real tol, std::vector<real>& w) {
   const std::size_t T = w.size();
   if (T == 0) throw std::invalid_argument("minimize_on_simplex: empty start");
   project_simplex(w);
   std::vector<real> g(T), trial(T), g_trial(T), w_prev, g_prev;
   real fw = f(w, g), step = 1;
   std::size_t it = 0;
+  bool met = false;  // a step below tol, or no descent left at this precision
   for (; it < max_iter; ++it) {
     // Armijo backtracking along the projection arc.
     real f_trial = 0, moved = 0;
@@ -218,7 +242,10 @@ std::size_t minimize_on_simplex(const SimplexObjective& f, std::size_t max_iter,
       if (f_trial <= fw - real(1e-4) * decrease || moved == 0) break;
       step /= 2;
     }
-    if (!(f_trial <= fw)) break;  // no descent left at this precision
+    if (!(f_trial <= fw)) {  // no descent left at this precision
+      met = true;
+      break;
+    }
     // Barzilai–Borwein step for the next iteration: ⟨s, s⟩ / ⟨s, y⟩.
     real ss = 0, sy = 0;
     for (std::size_t k = 0; k < T; ++k) {
@@ -229,10 +256,18 @@ std::size_t minimize_on_simplex(const SimplexObjective& f, std::size_t max_iter,
     w.swap(trial);
     g.swap(g_trial);
     fw = f_trial;
-    if (moved <= tol) break;
+    if (moved <= tol) {
+      met = true;
+      ++it;
+      break;
+    }
     step = sy > 0 ? ss / sy : step * 2;
   }
-  return it;
+  SolveReport report;
+  report.iterations = it;
+  report.residual = std::max(dotv(g, w) - *std::min_element(g.begin(), g.end()), real(0));
+  report.capped = !met;
+  return report;
 }
 
 void symmetric_eigen(const Tensor& A, std::vector<real>& values, Tensor& V) {
@@ -279,7 +314,7 @@ real rank_cutoff(const std::vector<real>& values) {
   return std::max(top, real(0)) * real(values.size()) * kEps;
 }
 
-std::size_t log_barrier_fixed_point(const Tensor& G, std::size_t max_iter, std::vector<real>& alpha) {
+SolveReport log_barrier_fixed_point(const Tensor& G, std::size_t max_iter, std::vector<real>& alpha) {
   check_square("log_barrier_fixed_point", G);
   const std::size_t T = G.shape(0);
   const auto objective = [&](const std::vector<real>& a, std::vector<real>& Ga) {
@@ -334,7 +369,11 @@ std::size_t log_barrier_fixed_point(const Tensor& G, std::size_t max_iter, std::
     f = f_trial;
     res = res_trial;
   }
-  return it;
+  SolveReport report;
+  report.iterations = it;
+  report.residual = res;
+  report.capped = it == max_iter && res > 8 * real(T) * kEps;
+  return report;
 }
 
 }  // namespace mtlgrad::solvers
