@@ -13,7 +13,9 @@
 ///                       (Lawson–Hanson's NNLS loop with Q in place of AᵀA).
 ///   minimize_on_simplex argmin_{w∈Δ} f(w) for a convex f with a (sub)gradient: projected gradient with
 ///                       Barzilai–Borwein steps and an Armijo backtracking line search.
-///   symmetric_eigen     A = V diag(λ) Vᵀ (LAPACK dsyev/ssyev from OpenBLAS), λ ascending.
+///   symmetric_eigen     A = V diag(λ) Vᵀ (xt::linalg::eigh: LAPACK syevd), λ ascending.
+///   cholesky_solve      A[idx, idx] x = b for an SPD block (hand-written: faster than xt::linalg's
+///                       cholesky + solve_cholesky at T ≤ 64, measured in bench --case solvers).
 ///   rank_cutoff         the eigenvalue below which a Gramian's eigenvalue counts as 0:
 ///                       max(λ)·T·ε (torch.linalg.pinv's and TorchJD's rule).
 ///   log_barrier_fixed_point  α > 0 with (Gα)_i = 1/α_i (the Nash-MTL bargaining solution, Navon et
@@ -68,6 +70,11 @@ using SimplexObjective = std::function<real(const std::vector<real>& w, std::vec
 /// or after max_iter steps. Report: iterations = steps; residual = the Frank–Wolfe gap
 /// ⟨∇f(w), w⟩ − min_k ∂_k f(w) at exit (≥ f(w) − min f for a convex f); capped when max_iter ended it.
 SolveReport minimize_on_simplex(const SimplexObjective& f, std::size_t max_iter, real tol, std::vector<real>& w);
+
+/// b ← the solution of A[idx, idx] x = b (b has idx.size() values) by Cholesky, L (grown as needed)
+/// its workspace. Returns false, with b undefined, when a pivot falls to ε·A_ii or below (the block
+/// is not numerically positive definite).
+bool cholesky_solve(const Tensor& A, const std::vector<std::size_t>& idx, std::vector<real>& b, Tensor& L);
 
 /// A = V diag(values) Vᵀ for a symmetric A (T×T): values ascending, column k of V the k-th eigenvector.
 void symmetric_eigen(const Tensor& A, std::vector<real>& values, Tensor& V);
