@@ -3,6 +3,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include <xtensor/xview.hpp>
+
 #include "mtlgrad/data/multifashion.hpp"
 #include "mtlgrad/data/resize.hpp"
 

@@ -2,6 +2,8 @@
 // (one Tape::grad sweep per task) and against torch.autograd.grad (tools/gen_hps_reference.py).
 #include "test_util.hpp"
 
+#include <xtensor/xview.hpp>
+
 #include "models/hps_mlp.hpp"
 #include "models/toy2d.hpp"
 #include "mtlgrad/mtl/task_gradients.hpp"

@@ -2,6 +2,8 @@
 // model's config errors.
 #include "test_util.hpp"
 
+#include <xtensor/xview.hpp>
+
 #include "models/hps_mlp.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"

@@ -88,7 +88,7 @@ TEST_CASE("solver reports: log_barrier_fixed_point on G = diag(4, 1) (a = (1/2, 
   const auto done = sv::log_barrier_fixed_point(matrix({{4, 0}, {0, 1}}), 100, a);
   CHECK_TENSOR_NEAR(as_row(a), as_row({0.5, 1}), tolerance(1e-15, 1e-6));
   CHECK(done.iterations >= 1);
-  CHECK(done.residual <= 16 * kEps);  // max_i |(Ga)_i a_i − 1|
+  CHECK(done.residual <= 64 * kEps);  // max_i |(Ga)_i a_i − 1|: the stop is 8·T·ε or the rounding floor
   CHECK_FALSE(done.capped);
   // From a = √(2/5)·(1, 1) one Newton step does not reach the fixed point.
   const auto cut = sv::log_barrier_fixed_point(matrix({{4, 0}, {0, 1}}), 1, a);
