@@ -271,6 +271,15 @@ TEST_CASE("cagrad: g_w* = 0 gives the KKT limit, g_0 minus its projection on the
   // orthogonal to g_0 = (0, 1/3): d = g_0 / (1 + c²).
   const Tensor K = matrix({{1, 0}, {-1, 0}, {0, 1}});
   CHECK_TENSOR_NEAR(run({{"name", "cagrad"}}, K).direction, row({0, real(1) / 3 / real(1.25)}), tolerance(1e-7, 1e-4));
+  // The smoothed objective's own solution at ε = 1e-8 (tools/gen_weighting_golden.py), including a
+  // case where the projected gradient stops short of the kink (‖g_w‖ ~ 1e-6): d = (0.0092, −0.0046, 0).
+  const json fx = load_fixture("weighting_golden.json");
+  for (const auto& c : fx["cagrad_degenerate"]) {
+    CAPTURE(c["J"].dump());
+    const auto out = run({{"name", "cagrad"}, {"c", c["c"]}, {"rescale", c["rescale"]}}, from_json(c["J"]));
+    const auto d = c["d"].get<std::vector<real>>();
+    for (std::size_t k = 0; k < d.size(); ++k) CHECK(std::abs(out.direction(0, k) - d[k]) <= tolerance(1e-7, 1e-4));
+  }
 }
 
 }  // TEST_SUITE

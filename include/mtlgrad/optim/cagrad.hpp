@@ -12,8 +12,10 @@
 /// does not change), then solvers::minimize_on_simplex (projected gradient) runs to a step below
 /// 1e-12 (float: 1e-6). No epsilons. When ‖g_w*‖ = 0 (0 in the hull of the rows that carry w*, up
 /// to tr(G)·T·ε), d is the formula's limit under the objective's own smoothing, fixed by the KKT
-/// conditions: g_0 minus its projection onto the span of the differences of the supporting rows,
-/// divided by s. That d reaches the primal optimum (min_i g_i·d = 0 inside the ball ‖d − g_0‖ ≤ φ).
+/// conditions: g_0 minus its projection onto the span of the differences of the supporting rows
+/// (the support of the exact min-norm point, which is then 0), divided by s; it is taken when it is
+/// primal-optimal (min_i g_i·d ≥ 0 inside the ball ‖d − g_0‖ ≤ φ, up to rounding), which the
+/// projected gradient, stopping short of the kink at g_w = 0, cannot tell reliably.
 /// The official code's g_w/(‖g_w‖ + 1e-8) tends to another limit, (1 − c)g_0/s on collinear rows,
 /// which conflicts with a supporting task: c = 1.5 on J = [[1,2],[−.5,−1],[−.8,−1.6]] gives d = 0
 /// here, (0.0154, 0.0308) there (g_2·d < 0). Zero J gives d = 0.
@@ -36,10 +38,13 @@ class CAGrad : public GramianWeighting {
 
  private:
   void weigh(const Tensor& G, Rng& rng, std::vector<real>& w) override;
+  /// When 0 is in the hull of the rows and the KKT limit of the formula is primal-optimal: w ← its
+  /// weights, true. Else false, w untouched.
+  bool degenerate_limit(std::size_t T, real phi, real s, std::vector<real>& w);
   real c_;
   int rescale_;
   Tensor Gn_, A_;
-  std::vector<real> Gb_, star_, y_;
+  std::vector<real> Gb_, star_, y_, hull_, cand_;
   std::vector<std::size_t> support_;
 };
 
