@@ -8,6 +8,7 @@
 
 #include "bench_cases.hpp"
 #include "bench_kernels.hpp"
+#include "bench_solvers.hpp"
 #include "mtlgrad/core/blas.hpp"
 
 namespace {
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> Ts = {2, 4, 8};
   app.add_option("--threads", threads, "OpenBLAS threads")->check(CLI::Range(1, 64));
   app.add_option("--case", cases,
-                 "any of: gemm tiny mlp paths gramian toy sweep_t sweep_width small_gemm (default: gemm tiny mlp paths gramian toy)");
+                 "any of: gemm tiny mlp paths gramian toy sweep_t sweep_width small_gemm solvers (default: gemm tiny mlp paths gramian toy)");
   app.add_option("--tasks", Ts, "T of the 784-256-256 cases (default 2 4 8)");
   app.add_option("--warmup", s.warmup, "warm-up steps per case")->check(CLI::NonNegativeNumber);
   app.add_option("--min-reps", s.min_reps, "at least this many timed steps")->check(CLI::PositiveNumber);
@@ -130,6 +131,20 @@ int main(int argc, char** argv) {
       rows.push_back(r);
     }
     out["small_gemm"] = rows;
+  }
+
+  if (wants("solvers")) {
+    json rows = json::array();
+    std::fprintf(stderr, "\nT x T solver kernels (us): hand Cholesky solve vs xt::linalg cholesky + solve_cholesky; "
+                 "symmetric_eigen (xt::linalg::eigh) vs dsyev\n%4s %10s %10s %10s %10s\n", "T", "chol hand", "chol xt",
+                 "eigh", "dsyev");
+    for (std::size_t T : {2, 4, 8, 16, 32, 64}) {
+      json r = bench::solver_kernels(T, T > 16 ? 2001 : 20001);
+      std::fprintf(stderr, "%4zu %10.3f %10.3f %10.3f %10.3f\n", T, r["cholesky_hand_us"].get<double>(),
+                   r["cholesky_xt_us"].get<double>(), r["eigen_xt_us"].get<double>(), r["eigen_syev_us"].get<double>());
+      rows.push_back(r);
+    }
+    out["solvers"] = rows;
   }
 
   if (wants("sweep_t")) {

@@ -1,9 +1,9 @@
-// The two-objective toy of CAGrad (Liu et al. 2021, arXiv 2110.14048; ALGORITHMS.md §5): Adam
+// The two-objective toy of CAGrad (Liu et al. 2021, arXiv 2110.14048; docs/algorithms.md, "The 2-D toy"): Adam
 // (lr 1e-3) with three spatial stages — sum, mean and pcgrad — from the paper's three starts.
 // Prints where each run ends and its distance to the Pareto set {x2 = −8.3552, x1 ∈ [−7, 7]};
 // with gnuplot installed it also draws the paths over the contour of f1 + f2 (the CAGrad figure).
 //
-//     example_04_toy [STEPS=100000] [OUT_DIR=example_04_toy]
+//     example_04_toy [STEPS=100000] [OUT_DIR=runs/example_04_toy]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -33,7 +33,7 @@ double pareto_distance(double x1, double x2) {
 
 int main(int argc, char** argv) {
   const std::size_t steps = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 100000;
-  const std::string out = argc > 2 ? argv[2] : "example_04_toy";
+  const std::string out = argc > 2 ? argv[2] : "runs/example_04_toy";  // under runs/, as mtlgrad run
   std::filesystem::create_directories(out);
   const double starts[3][2] = {{-8.5, 7.5}, {-8.5, -5}, {9, 9}};
   const char* stages[3] = {"sum", "mean", "pcgrad"};

@@ -1,4 +1,4 @@
-// Surgery with a memory (ALGORITHMS.md §3, docs/spatial.md): PCGrad decides at every step from
+// Surgery with a memory (docs/algorithms.md, "Surgery with a memory"; docs/spatial.md): PCGrad decides at every step from
 // that step's gradients alone; ada-, rmsprop- and adam-pcgrad remember how often / how
 // consistently a pair has conflicted and project with a strength λ ∈ [0, 1].
 //

@@ -1,4 +1,4 @@
-// MultiFashion in code, without the CLI (ALGORITHMS.md §6): two overlapping Fashion-MNIST items per
+// MultiFashion in code, without the CLI (docs/algorithms.md, "MultiFashion"): two overlapping Fashion-MNIST items per
 // image, task "left" = the class of the top-left item, "right" = the bottom-right one. A shared MLP
 // trunk [256, 128] with one linear head per task (hps_mlp), PCGrad + Adam (lr 1e-3), batches of
 // 128. Prints each epoch's mean training losses and the held-out accuracies (chance is 10 %).

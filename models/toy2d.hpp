@@ -1,7 +1,7 @@
 #pragma once
 /// @file toy2d.hpp
 /// The two-objective toy of CAGrad (Liu et al. 2021, "Conflict-Averse Gradient Descent for
-/// Multi-task Learning", NeurIPS, arXiv 2110.14048; reused by Nash-MTL), ALGORITHMS.md §5.
+/// Multi-task Learning", NeurIPS, arXiv 2110.14048; reused by Nash-MTL), docs/algorithms.md "The 2-D toy".
 /// One shared parameter "x" = (x1, x2), no heads, natural log, LOWER = 5e-6:
 ///
 ///     f1_log = ln(max(|0.5(−x1−7) − tanh(−x2)|, LOWER)) + 6

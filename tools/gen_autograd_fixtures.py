@@ -15,7 +15,7 @@ product seed^T dy/dx for every input ("grads"; zeros where the output does not d
 ops from a table keyed by that name, so the two tables must agree (the test fails on any name it
 does not know). The cases cover every op, every broadcasting pattern of add/sub/mul/div, the kinks
 (abs, relu, leaky_relu at 0; clamp at both bounds; pow(x, 0)), softplus around and beyond its
-threshold, several compositions, and the CAGrad toy objective of ALGORITHMS.md section 5 at the
+threshold, several compositions, and the CAGrad toy objective of docs/algorithms.md at the
 starts of the paper, at Nash-MTL's extra starts and at kinks. "floor" (optional) is the magnitude
 below which the test compares absolutely instead of relatively (default 1); tail cases set a tiny
 floor so that tiny gradients must be right to their own relative precision.
@@ -195,7 +195,7 @@ case("sigmoid_gate", lambda x, c, l: torch.sigmoid(x[0]) * torch.tanh(x[1]) + to
      [away_from_zero(3, 4), away_from_zero(3, 4) * 3])
 
 
-# ---- the CAGrad toy (ALGORITHMS.md section 5) ---------------------------------------------------
+# ---- the CAGrad toy (docs/algorithms.md) -----------------------------------------------------------
 def toy(x):
     x1, x2 = x[:, 0:1], x[:, 1:2]
     f1_log = torch.log(torch.clamp(torch.abs(0.5 * (-x1 - 7) - torch.tanh(-x2)), min=LOWER)) + 6

@@ -13,8 +13,10 @@ method where one exists:
   aligned   numpy.linalg.eigh, B = sqrt(λ_min) V Λ^{-1/2} Vᵀ, w = B·(1/T) (TorchJD's formula).
   cagrad    the official formula (Cranial-XIX/CAGrad): min_{w∈Δ} g_wᵀg_0 + c‖g_0‖‖g_w‖ by 50 000
             projected-gradient steps of fixed size, then d = (g_0 + c‖g_0‖/‖g_w‖ g_w) / rescale.
-  nash-mtl  Gα = 1/α for G/‖G‖_F as the minimiser of ½αᵀGα − Σ log α in log coordinates α = exp(b)
-            by torch.optim.LBFGS (the C++ solver runs Newton in α instead), then scaled to ‖Jᵀα‖ ≤ 1 (TorchJD's variant).
+  nash-mtl  Gα = 1/α for G itself (Navon et al. 2022, Eq. 6; no normalisation, no ridge) as the
+            minimiser of ½αᵀGα − Σ log α in log coordinates α = exp(b) by torch.optim.LBFGS (the C++
+            solver runs Newton on the correlation matrix instead), then scaled to ‖Jᵀα‖ ≤ 1 (the max_norm
+            of the official code and TorchJD).
   gradvac   the vector pseudo-code of Wang et al. 2021 / LibMTL with order j = 0..T−1, beta 0.5,
             three steps from zero targets.
 """
@@ -118,10 +120,10 @@ def cagrad(G, c, rescale):
 
 
 def nash(G, max_norm=1.0):
-    Gn = G / np.linalg.norm(G)
+    Gn = G
     # minimise ½αᵀGα − Σ log α over α = exp(b) with torch's L-BFGS (strong Wolfe), float64
     Gt = torch.tensor(Gn)
-    b = torch.zeros(len(G), dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(-0.5 * np.log(np.diag(G)), requires_grad=True)  # start at α_i = 1/‖g_i‖
     opt = torch.optim.LBFGS([b], lr=1, max_iter=1000, tolerance_grad=1e-15, tolerance_change=1e-30,
                             history_size=20, line_search_fn="strong_wolfe")
 
@@ -132,7 +134,7 @@ def nash(G, max_norm=1.0):
         f.backward()
         return f
 
-    for _ in range(5):
+    for _ in range(20):
         opt.step(closure)
     a = torch.exp(b).detach().numpy()
     assert np.abs(a * (Gn @ a) - 1).max() < 1e-9, "nash: the fixed-point iteration did not converge"

@@ -16,7 +16,7 @@ lr=1e-3 to torch and stores {"name": "sgd"} as its options. torch.set_default_dt
 makes NAdam's mu_product a float64 scalar (with torch's float32 default it would be a float32
 tensor; mtlgrad keeps it in `real`).
 
-nag (the classical Nesterov form of ALGORITHMS.md section 4) is not in torch.optim: its golden
+nag (the classical Nesterov form of docs/algorithms.md "nag") is not in torch.optim: its golden
 trajectory is computed here with numpy from the formula, on the elementwise quadratic
 f(θ) = Σ ½ h θ² − c θ whose gradient h θ − c is taken at the look-ahead point θ̃ = θ − η μ v.
 """

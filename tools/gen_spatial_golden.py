@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Golden values for the spatial stages pcgrad, ada-pcgrad, rmsprop-pcgrad, adam-pcgrad and
-pcgrad-momentum (ALGORITHMS.md sections 2 and 3), written to tests/fixtures/spatial_memory.json.
+pcgrad-momentum (docs/algorithms.md, "PCGrad" and "Surgery with a memory"), written to tests/fixtures/spatial_memory.json.
 
 An independent reference: the surgery runs on the gradient vectors themselves (numpy, float64),
 exactly as the pseudo-code of Yu et al. 2020 (Algorithm 1) reads, with the per-pair strengths of

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch reference trajectories of the CAGrad 2-D toy (ALGORITHMS.md §5) for tests/models.
+"""PyTorch reference trajectories of the CAGrad 2-D toy (docs/algorithms.md) for tests/models.
 
 For the aggregators sum, mean and pcgrad and the optimizers adam and sgd, from several starts, runs
 STEPS steps in float64 and records x after every step. PCGrad is written from the paper's

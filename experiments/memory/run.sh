@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Surgery with a memory, measured (docs/memory_experiment.md, ALGORITHMS.md §3).
+# Surgery with a memory, measured (docs/memory_experiment.md, docs/algorithms.md "Surgery with a memory").
 #
 #   experiments/memory/run.sh [BUILD_DIR]      (default: build/; needs BUILD_DIR/mtlgrad)
 #

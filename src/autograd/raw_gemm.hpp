@@ -1,7 +1,7 @@
 #pragma once
 // GEMM on raw row-major pointers with explicit leading dimensions, for the batched VJPs (which
 // address blocks of stacked gradients and rows of J in place). The CBLAS header stays in
-// raw_gemm.cpp (STYLE.md: it clashes with xtensor-blas).
+// raw_gemm.cpp (it clashes with xtensor-blas: both declare the CBLAS enums).
 #include <cstddef>
 
 #include "mtlgrad/core/tensor.hpp"

@@ -1,4 +1,4 @@
-// mtlgrad aggregate: one spatial stage run over a sequence of Jacobians from stdin (DESIGN.md).
+// mtlgrad aggregate: one spatial stage run over a sequence of Jacobians from stdin (docs/design.md).
 #include <cmath>
 #include <cstdio>
 #include <iostream>

@@ -1,4 +1,4 @@
-// mtlgrad optimize: one temporal stage run over a sequence of gradients from stdin (DESIGN.md).
+// mtlgrad optimize: one temporal stage run over a sequence of gradients from stdin (docs/design.md).
 #include <cmath>
 #include <iostream>
 

@@ -1,4 +1,4 @@
-// mtlgrad: the command-line program (DESIGN.md). Machine-readable output (JSON, CSV) goes to
+// mtlgrad: the command-line program (docs/design.md). Machine-readable output (JSON, CSV) goes to
 // stdout or the run directory; messages and progress go to stderr.
 #include <cerrno>
 #include <csignal>

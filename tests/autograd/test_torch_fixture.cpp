@@ -23,7 +23,7 @@ Builder unary(Var (*op)(Var)) {
   return [op](Tape&, const std::vector<Var>& x, const Case&) { return op(x[0]); };
 }
 
-// The CAGrad toy of ALGORITHMS.md §5 on x = [x1 x2] (1×2), written as the generator writes it.
+// The CAGrad toy of docs/algorithms.md on x = [x1 x2] (1×2), written as the generator writes it.
 Var toy(Var x, int which) {
   const real lower = real(5e-6);
   Var x1 = slice_cols(x, 0, 1), x2 = slice_cols(x, 1, 2);

@@ -219,3 +219,67 @@ TEST_CASE("family: scale: a weighting of c·J is the same w (direction-only stag
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("spatial") {
+
+TEST_CASE("nash-mtl: alpha solves G alpha = 1/alpha for G itself (tools/gen_weighting_golden.py), at every task scale") {
+  const json fx = load_fixture("weighting_golden.json");
+  for (const auto& c : fx["nash"]) {
+    const Tensor J = from_json(c["J"]);
+    CAPTURE(c["J"].dump());
+    const auto out = run({{"name", "nash-mtl"}, {"max_norm", c["max_norm"]}}, J);
+    // reg_eps = 1e-8 moves α by ~1e-8 relative to the paper's (the reference has no ridge).
+    CHECK_TENSOR_NEAR(out.direction, from_json(json::array({c["d"]})), tolerance(1e-7, 1e-4));
+    const auto w = c["weights"].get<std::vector<real>>();
+    for (std::size_t i = 0; i < w.size(); ++i) CHECK(std::abs(out.weights[i] - w[i]) <= tolerance(1e-7, 1e-4) * w[i]);
+  }
+  // By hand: independent rows give α_i = 1/‖g_i‖, d = Σ_i g_i/‖g_i‖ of norm √T, clipped to 1.
+  const auto diag = run({{"name", "nash-mtl"}}, matrix({{1, 0}, {0, 1e-5}}));
+  const real h = 1 / std::sqrt(real(2));
+  CHECK_TENSOR_NEAR(diag.direction, row({h, h}), tolerance(1e-8, 1e-5));
+  // The issue's reproducer: ‖d‖ = max_norm = 1 (was 0.254 when α was solved for G/‖G‖_F).
+  const auto issue = run({{"name", "nash-mtl"}}, matrix({{0.1, 0.04, -0.02}, {-0.05, 0.1, 0.03}, {0.02, -0.03, 0.1}}));
+  CHECK(std::abs(norm_row(issue.direction, 0) - 1) <= tolerance(1e-12, 1e-5));
+  // A zero row has no α_i with α_i (Gα)_i = 1; its weight is 0 and the rest is solved alone:
+  // (1 + reg_eps) β² = 1 on the correlation matrix, α = β/2, d = (0, 2α, 0).
+  const auto zero = run({{"name", "nash-mtl"}, {"max_norm", 0}}, matrix({{0, 0, 0}, {0, 2, 0}}));
+  CHECK(zero.weights[0] == 0);
+  CHECK_TENSOR_NEAR(zero.direction, row({0, 1 / std::sqrt(1 + real(1e-8)), 0}), tolerance(1e-14, 1e-6));
+}
+
+TEST_CASE("nash-mtl: scaling one task's gradient leaves d unchanged (alpha_i scales by 1/c)") {
+  Rng g(61);
+  const Tensor J = g.normal_tensor(3, 5);
+  const auto a = run({{"name", "nash-mtl"}, {"max_norm", 0}}, J);
+  for (real c : {real(1e-6), real(1e6)}) {
+    Tensor Jc = J;
+    for (std::size_t k = 0; k < 5; ++k) Jc(1, k) *= c;
+    const auto b = run({{"name", "nash-mtl"}, {"max_norm", 0}}, Jc);
+    CHECK_TENSOR_NEAR(b.direction, a.direction, tolerance(1e-7, 1e-3));
+    CHECK(std::abs(b.weights[1] * c - a.weights[1]) <= tolerance(1e-7, 1e-3) * a.weights[1]);
+  }
+}
+
+TEST_CASE("cagrad: g_w* = 0 gives the KKT limit, g_0 minus its projection on the supporting rows' differences") {
+  // By hand, collinear rows u, −u/2, −0.8u (u = (1, 2)), c = 1.5: g_0 = −0.1u, φ = 0.15‖u‖ and
+  // min over the hull of −0.1 t‖u‖² + 0.15 |t| ‖u‖² is at t = 0. Every difference of rows is
+  // along u, so d = g_0 − g_0 = 0 (min_i g_i·d = 0, the primal optimum), not g_0/s (= −0.1u/3.25,
+  // conflicting with g_1) nor (1 − c)g_0/s (the official code's limit, conflicting with g_2, g_3).
+  const Tensor J = matrix({{1, 2}, {-0.5, -1}, {-0.8, -1.6}});
+  CHECK_TENSOR_NEAR(run({{"name", "cagrad"}, {"c", 1.5}}, J).direction, row({0, 0}), tolerance(1e-7, 1e-3));
+  // Rows (1,0), (−1,0), (0,1), c = 0.5: w* = (½, ½, 0), g_w* = 0, the difference g_1 − g_2 is
+  // orthogonal to g_0 = (0, 1/3): d = g_0 / (1 + c²).
+  const Tensor K = matrix({{1, 0}, {-1, 0}, {0, 1}});
+  CHECK_TENSOR_NEAR(run({{"name", "cagrad"}}, K).direction, row({0, real(1) / 3 / real(1.25)}), tolerance(1e-7, 1e-4));
+  // The smoothed objective's own solution at ε = 1e-8 (tools/gen_weighting_golden.py), including a
+  // case where the projected gradient stops short of the kink (‖g_w‖ ~ 1e-6): d = (0.0092, −0.0046, 0).
+  const json fx = load_fixture("weighting_golden.json");
+  for (const auto& c : fx["cagrad_degenerate"]) {
+    CAPTURE(c["J"].dump());
+    const auto out = run({{"name", "cagrad"}, {"c", c["c"]}, {"rescale", c["rescale"]}}, from_json(c["J"]));
+    const auto d = c["d"].get<std::vector<real>>();
+    for (std::size_t k = 0; k < d.size(); ++k) CHECK(std::abs(out.direction(0, k) - d[k]) <= tolerance(1e-7, 1e-4));
+  }
+}
+
+}  // TEST_SUITE

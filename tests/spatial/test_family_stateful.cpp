@@ -221,6 +221,27 @@ TEST_CASE("uw: w = exp(-s) and s follows SGD on exp(-s) L + s") {
   CHECK_THROWS_WITH_SUBSTR(b->load_state({{"tasks", 2}, {"s", {1, "x"}}}), "uw: load_state: 's' holds \"x\", expected numbers");
 }
 
+TEST_CASE("uw: both forms follow torch's SGD on Kendall et al.'s loss (tools/gen_weighting_golden.py)") {
+  const json fx = load_fixture("weighting_golden.json");
+  const Tensor J = matrix({{1, 0}, {0, 1}});
+  Rng rng(0);
+  for (const auto& c : fx["uw"]) {
+    CAPTURE(c["form"].get<std::string>());
+    CAPTURE(c["lr"].get<double>());
+    auto a = make_aggregator({{"name", "uw"}, {"lr", c["lr"]}, {"form", c["form"]}});
+    for (std::size_t t = 0; t < c["losses"].size(); ++t)
+      CHECK_TENSOR_NEAR(as_row(step(*a, J, rng, c["losses"][t].get<std::vector<real>>()).weights),
+                        as_row(c["weights"][t].get<std::vector<real>>()), tolerance(1e-15, 1e-6));
+    CHECK_TENSOR_NEAR(as_row(a->state()["s"].get<std::vector<real>>()), as_row(c["s"].get<std::vector<real>>()),
+                      tolerance(1e-15, 1e-6));
+  }
+  // By hand, "libmtl" starts at s = −0.5: w = ½e^{0.5} for every task.
+  auto b = make_aggregator({{"name", "uw"}, {"form", "libmtl"}});
+  CHECK_TENSOR_NEAR(as_row(step(*b, J, rng, {3, 4}).weights), as_row({std::exp(real(0.5)) / 2, std::exp(real(0.5)) / 2}),
+                    tolerance(1e-15, 1e-6));
+  CHECK_THROWS_WITH_SUBSTR(make_aggregator({{"name", "uw"}, {"form", "paper"}}), "form");
+}
+
 TEST_CASE("family: every stage runs on T = 1 and zero J and P = 0 without NaN") {
   Rng g(79);
   const Tensor one = matrix({{1, -2, 3}});

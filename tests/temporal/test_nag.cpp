@@ -1,4 +1,4 @@
-// nag: the classical Nesterov form of ALGORITHMS.md §4, written out by hand on a quadratic.
+// nag: the classical Nesterov form of docs/algorithms.md "nag", written out by hand on a quadratic.
 #include <doctest/doctest.h>
 
 #include "mtlgrad/optim/nag.hpp"

@@ -5,7 +5,7 @@
 /// For f: (x_1, …, x_n) ↦ y (any shapes), the numeric Jacobian column for input element e is
 /// (f(x + h·e) − f(x − h·e)) / 2h, and the analytic row for output element m is the backward of the
 /// one-hot seed e_m. Both M×N matrices are built in full and compared elementwise with
-/// |a − n| ≤ atol + rtol·|n| (STYLE.md: flashlight's Jacobian test).
+/// |a − n| ≤ atol + rtol·|n| (the rule of flashlight's Jacobian test).
 ///
 ///     auto r = gradcheck([](Tape& t, const std::vector<Var>& x) { return tanh(matmul(x[0], x[1])); },
 ///                        {rng.normal_tensor(3, 4), rng.normal_tensor(4, 2)});

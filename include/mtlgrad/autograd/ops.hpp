@@ -7,7 +7,7 @@
 /// or one of them is 1 — a 1×n row or a B×1 column over B×n, a 1×1 scalar over anything. The VJP
 /// sums the gradient back over the broadcast dimensions to each operand's shape.
 ///
-/// Kinks follow PyTorch (ALGORITHMS.md §5): d|x|/dx = sign(x) with sign(0) = 0; relu passes the
+/// Kinks follow PyTorch (docs/algorithms.md, "The 2-D toy"): d|x|/dx = sign(x) with sign(0) = 0; relu passes the
 /// gradient where x > 0; clamp passes it where lo ≤ x ≤ hi (inclusive); pow(x, 0) has gradient 0.
 ///
 /// Every op checks its operands; a shape mismatch throws std::invalid_argument naming the op and

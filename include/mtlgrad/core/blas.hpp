@@ -1,7 +1,7 @@
 #pragma once
 /// @file blas.hpp
 /// The few BLAS calls mtlgrad makes, on `real` (dgemm/sgemm, ddot/sdot, ...). The CBLAS header
-/// stays inside src/core/blas.cpp: it clashes with xtensor-blas (STYLE.md) and keeps headers light.
+/// stays inside src/core/blas.cpp: it clashes with xtensor-blas (both declare the CBLAS enums) and keeps headers light.
 
 #include <cstddef>
 

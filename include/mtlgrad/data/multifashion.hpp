@@ -1,7 +1,7 @@
 #pragma once
 /// @file multifashion.hpp
-/// MultiFashion: two overlapping Fashion-MNIST items per image, one task per item (ALGORITHMS.md
-/// §6). The construction follows MultiMNIST (Sabour, Frosst & Hinton 2017, "Dynamic Routing
+/// MultiFashion: two overlapping Fashion-MNIST items per image, one task per item (docs/algorithms.md,
+/// "MultiFashion"). The construction follows MultiMNIST (Sabour, Frosst & Hinton 2017, "Dynamic Routing
 /// Between Capsules") as adapted to two-task learning by Sener & Koltun 2018 ("Multi-Task
 /// Learning as Multi-Objective Optimization", NeurIPS), with Fashion-MNIST items:
 ///

@@ -1,7 +1,7 @@
 #pragma once
 /// @file aggregator.hpp
 /// The spatial stage: combines the task Jacobian J (T×P, row i = ∇_{θ_s}(w_i L_i)) of one step
-/// into one update direction d ∈ R^P (ALGORITHMS.md §2–3).
+/// into one update direction d ∈ R^P (docs/algorithms.md, "The step pipeline").
 ///
 /// PUBLIC CONTRACT (the trainer and the CLI rely on exactly this):
 ///   - aggregate(J, rng, out): writes out.direction (1×P) and, for stages that are weightings

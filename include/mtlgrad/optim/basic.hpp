@@ -1,6 +1,6 @@
 #pragma once
 /// @file basic.hpp
-/// The baselines of ALGORITHMS.md §2: fixed linear combinations of the task gradients.
+/// The baselines of docs/algorithms.md: fixed linear combinations of the task gradients.
 ///
 ///   sum       d = Σ_i g_i            w_i = 1
 ///   mean      d = (1/T) Σ_i g_i      w_i = 1/T

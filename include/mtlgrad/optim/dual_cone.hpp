@@ -31,6 +31,7 @@ class DualConeWeighting : public GramianWeighting {
   nlohmann::json options() const override;
 
  protected:
+  bool runs_solver() const override { return true; }
   /// Validates norm_eps ≥ 0 and reg_eps > 0 (messages name `stage`).
   DualConeWeighting(const char* stage, std::vector<real> pref, real norm_eps, real reg_eps);
   /// Q = normalised, regularised G, and u = the preference for T tasks.

@@ -12,13 +12,19 @@
 ///   temperature = 2 (> 0). State {"tasks", "previous": [L(t−1), L(t−2)]} (each [] until seen).
 ///
 /// uw — uncertainty weighting, "Multi-Task Learning Using Uncertainty to Weigh Losses for Scene
-///   Geometry and Semantics" (Kendall et al. 2018, CVPR), in the common form (LibMTL)
-///   Σ_i exp(−s_i) L_i + s_i with learnable log-variances s_i: w_i = exp(−s_i). The paper trains s
-///   jointly with the network by back-propagation through the same optimizer; the temporal stage
-///   cannot see s in this interface, so the stage trains s itself, by plain SGD on the same loss,
-///   after using it for this step's weights:  s_i ← s_i − lr·(1 − exp(−s_i) L_i).  (With Adam on
-///   the network the two trajectories differ from the paper's; s → log L_i is the fixed point in
-///   both.) s starts at 0 (w = 1). Option lr = 1e-3 (≥ 0; 0 keeps w = 1). Losses should be
+///   Geometry and Semantics" (Kendall et al. 2018, CVPR). The paper's Gaussian-likelihood loss
+///   (Eq. 7) is Σ_i L_i/(2σ_i²) + log σ_i; with the log-variance s_i = log σ_i² it reads
+///   Σ_i ½exp(−s_i) L_i + ½s_i. Two forms, option `form`:
+///     "unit"   (default) twice the paper's loss, Σ_i exp(−s_i) L_i + s_i, from s = 0: w_i = exp(−s_i),
+///              w = 1 at the start (the form of the MTAN authors' code and of most re-implementations);
+///     "libmtl" the paper's loss itself, Σ_i ½exp(−s_i) L_i + ½s_i, from s = −0.5: w_i = ½exp(−s_i)
+///              (LibMTL's UW, which starts at w = ½e^{0.5} ≈ 0.824).
+///   Both have the fixed point s_i = log L_i; "libmtl" takes half the step on s and half the weight.
+///   The paper trains s jointly with the network by back-propagation through the same optimizer;
+///   the temporal stage cannot see s in this interface, so the stage trains s itself, by plain SGD
+///   on the same loss, after using it for this step's weights:  s_i ← s_i − lr·k(1 − exp(−s_i) L_i),
+///   k = 1 ("unit") or ½ ("libmtl"). (With Adam on the network the two trajectories differ from the
+///   paper's.) Options: lr = 1e-3 (≥ 0; 0 keeps w at its start), form = "unit". Losses should be
 ///   positive: with L_i ≤ 0, s_i decreases without bound. State {"tasks", "s": [...]}.
 
 #include <string>
@@ -63,17 +69,21 @@ class DWA : public LossWeighting {
 
 class UncertaintyWeighting : public LossWeighting {
  public:
-  explicit UncertaintyWeighting(real lr = real(1e-3));
+  enum class Form { unit, libmtl };
+  explicit UncertaintyWeighting(real lr = real(1e-3), Form form = Form::unit);
   std::string name() const override { return "uw"; }
   void reset() override { s_.clear(); }
   nlohmann::json state() const override;
   void load_state(const nlohmann::json& state) override;
-  nlohmann::json options() const override { return {{"name", name()}, {"lr", lr_}}; }
+  nlohmann::json options() const override {
+    return {{"name", name()}, {"lr", lr_}, {"form", form_ == Form::unit ? "unit" : "libmtl"}};
+  }
   const std::vector<real>& log_variances() const { return s_; }
 
  private:
   void weigh(const std::vector<real>& losses, std::vector<real>& w) override;
   real lr_;
+  Form form_;
   std::vector<real> s_;
 };
 

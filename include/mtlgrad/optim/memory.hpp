@@ -1,6 +1,6 @@
 #pragma once
 /// @file memory.hpp
-/// Surgery with a memory (ALGORITHMS.md §3): PCGrad whose projection of g_i against g_j has a
+/// Surgery with a memory (docs/algorithms.md, "Surgery with a memory"): PCGrad whose projection of g_i against g_j has a
 /// strength λ_ij(t) ∈ [0,1] remembered across steps, the way Momentum, AdaGrad, RMSProp and Adam
 /// gave the step a memory. The surgery is SurgeryKernel (pcgrad.hpp), shared with pcgrad:
 /// \f[ g_i'·g_j < 0 \;\Rightarrow\; g_i' \leftarrow g_i' - λ_{ij}^{\,p}\,\frac{g_i'·g_j}{\|g_j\|^2}\,g_j \f]

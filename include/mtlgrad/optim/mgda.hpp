@@ -26,6 +26,9 @@ class MGDA : public GramianWeighting {
   std::string name() const override { return "mgda"; }
   nlohmann::json options() const override;
 
+ protected:
+  bool runs_solver() const override { return true; }
+
  private:
   void weigh(const Tensor& G, Rng& rng, std::vector<real>& w) override;
   std::size_t max_iter_;

@@ -2,7 +2,7 @@
 /// @file nag.hpp
 /// Nesterov's accelerated gradient in its classical form (Nesterov 1983; as momentum for deep
 /// learning: Sutskever, Martens, Dahl & Hinton 2013, "On the importance of initialization and
-/// momentum in deep learning", ICML), ALGORITHMS.md §4. Not torch's SGD(nesterov=True), which is
+/// momentum in deep learning", ICML), docs/algorithms.md "nag". Not torch's SGD(nesterov=True), which is
 /// the reformulation that needs only the gradient at θ.
 ///
 /// The gradient is taken at the look-ahead point θ̃, where momentum is about to carry θ:

@@ -1,6 +1,6 @@
 #pragma once
 /// @file pcgrad_momentum.hpp
-/// pcgrad-momentum (ALGORITHMS.md §3): the surgery runs on what each task has been asking for
+/// pcgrad-momentum (docs/algorithms.md, "Surgery with a memory"): the surgery runs on what each task has been asking for
 /// over about 1/(1−β) steps instead of on this step's gradients alone, so that the conflict that
 /// accumulates in a momentum buffer is removed, not only today's. Per task, at step t = 1, 2, ...
 /// \f[ m_i = β m_i + (1−β) g_i, \qquad \hat m_i = m_i / (1 − β^t), \qquad d = \mathrm{pcgrad}(\{\hat m_i\}) \f]

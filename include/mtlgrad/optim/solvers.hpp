@@ -13,14 +13,18 @@
 ///                       (Lawson–Hanson's NNLS loop with Q in place of AᵀA).
 ///   minimize_on_simplex argmin_{w∈Δ} f(w) for a convex f with a (sub)gradient: projected gradient with
 ///                       Barzilai–Borwein steps and an Armijo backtracking line search.
-///   symmetric_eigen     A = V diag(λ) Vᵀ (LAPACK dsyev/ssyev from OpenBLAS), λ ascending.
+///   symmetric_eigen     A = V diag(λ) Vᵀ (xt::linalg::eigh: LAPACK syevd), λ ascending.
+///   cholesky_solve      A[idx, idx] x = b for an SPD block (hand-written: faster than xt::linalg's
+///                       cholesky + solve_cholesky at T ≤ 64, measured in bench --case solvers).
 ///   rank_cutoff         the eigenvalue below which a Gramian's eigenvalue counts as 0:
 ///                       max(λ)·T·ε (torch.linalg.pinv's and TorchJD's rule).
 ///   log_barrier_fixed_point  α > 0 with (Gα)_i = 1/α_i (the Nash-MTL bargaining solution, Navon et
 ///                       al. 2022, Eq. 6): damped Newton on the strictly convex ½αᵀGα − Σ log α_i.
 ///
-/// Each throws std::invalid_argument naming the solver when its precondition fails (shapes, a Q that
-/// is not positive definite, a fixed point that does not exist).
+/// The iterative ones return a SolveReport: iterations, the residual of their own optimality
+/// measure at exit (each documents which), and whether they stopped at max_iter before meeting their
+/// tolerance. Each throws std::invalid_argument naming the solver when its precondition fails
+/// (shapes, a Q that is not positive definite, a fixed point that does not exist).
 
 #include <cstddef>
 #include <functional>
@@ -29,6 +33,13 @@
 #include "mtlgrad/core/tensor.hpp"
 
 namespace mtlgrad::solvers {
+
+/// What an iterative solve did.
+struct SolveReport {
+  std::size_t iterations = 0;
+  real residual = 0;    ///< the solver's optimality measure at exit (0 = exact)
+  bool capped = false;  ///< stopped at max_iter with the tolerance not met
+};
 
 /// v ← argmin_{w ∈ Δ} ‖w − v‖. v must be non-empty.
 void project_simplex(std::vector<real>& v);
@@ -40,22 +51,37 @@ void project_simplex(std::vector<real>& v);
 /// pseudo-inverse), stepping back to the simplex's boundary and dropping rows while it leaves it;
 /// stopped when the Frank–Wolfe duality gap wᵀGw − min_t (Gw)_t ≤ tol·max_i G_ii (then every
 /// g_i·d ≥ ‖d‖² − tol·max‖g_i‖²), when rounding stalls it, or after max_iter rows added.
-/// Returns the number of rows added.
-std::size_t min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, std::vector<real>& w);
+/// Report: iterations = rows added; residual = that gap over max_i G_ii at exit (0 for J = 0).
+SolveReport min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, std::vector<real>& w);
 
 /// u ← argmin_{u ≥ 0} ½uᵀQu + qᵀu for a symmetric positive definite Q (T×T). Exact up to rounding:
 /// the free set grows by the most negative gradient entry; a free-set solve that leaves the orthant
 /// steps back to its boundary and frees nothing. Throws if a free block of Q is not positive definite.
-void nonneg_qp(const Tensor& Q, const std::vector<real>& q, std::vector<real>& u);
+/// Stops when no bound index has a gradient entry below −16·T·ε·scale (scale = max(|q_i|, Q_ii)), or
+/// after max_iter indices freed (0: 4T + 8, which exact arithmetic never reaches: the objective
+/// strictly decreases, so no free set repeats). Report: iterations = indices freed; residual = the
+/// KKT gap max_i |min(u_i, (Qu + q)_i)| / scale (0 exactly at the optimum); capped when the cap
+/// stopped it with that gap above 16·T·ε.
+SolveReport nonneg_qp(const Tensor& Q, const std::vector<real>& q, std::vector<real>& u, std::size_t max_iter = 0);
 
 /// A convex function on the simplex: returns f(w) and writes a (sub)gradient into grad.
 using SimplexObjective = std::function<real(const std::vector<real>& w, std::vector<real>& grad)>;
 /// w (a start inside Δ) ← argmin_{w∈Δ} f(w); stops when a step moves w by less than tol (max-norm)
-/// or after max_iter steps. Returns the number of steps.
-std::size_t minimize_on_simplex(const SimplexObjective& f, std::size_t max_iter, real tol, std::vector<real>& w);
+/// or after max_iter steps. Report: iterations = steps; residual = the Frank–Wolfe gap
+/// ⟨∇f(w), w⟩ − min_k ∂_k f(w) at exit (≥ f(w) − min f for a convex f); capped when max_iter ended it.
+SolveReport minimize_on_simplex(const SimplexObjective& f, std::size_t max_iter, real tol, std::vector<real>& w);
+
+/// b ← the solution of A[idx, idx] x = b (b has idx.size() values) by Cholesky, L (grown as needed)
+/// its workspace. Returns false, with b undefined, when a pivot falls to ε·A_ii or below (the block
+/// is not numerically positive definite).
+bool cholesky_solve(const Tensor& A, const std::vector<std::size_t>& idx, std::vector<real>& b, Tensor& L);
 
 /// A = V diag(values) Vᵀ for a symmetric A (T×T): values ascending, column k of V the k-th eigenvector.
 void symmetric_eigen(const Tensor& A, std::vector<real>& values, Tensor& V);
+
+/// b ← A⁺b for a symmetric (possibly singular or indefinite) A (n×n, b n values): eigenvalues with
+/// |λ| ≤ n·ε·max|λ| count as 0.
+void symmetric_pinv_solve(const Tensor& A, std::vector<real>& b);
 
 /// max(λ)·T·ε (ε of `real`): eigenvalues ≤ this are numerically 0.
 real rank_cutoff(const std::vector<real>& values);
@@ -64,7 +90,8 @@ real rank_cutoff(const std::vector<real>& values);
 /// f(α) = ½αᵀGα − Σ log α_i, steps kept inside α > 0 and backtracked on f, from α = √(T / 1ᵀG1)·1,
 /// until max_i |(Gα)_i α_i − 1| ≤ 8·T·ε, rounding stops the progress, or after max_iter steps.
 /// When G is singular in the working precision and no fixed point exists, α is the last (finite,
-/// positive) iterate. Returns the number of steps.
-std::size_t log_barrier_fixed_point(const Tensor& G, std::size_t max_iter, std::vector<real>& alpha);
+/// positive) iterate. Report: iterations = Newton steps; residual = max_i |(Gα)_i α_i − 1|;
+/// capped when max_iter ended it with the residual above 8·T·ε.
+SolveReport log_barrier_fixed_point(const Tensor& G, std::size_t max_iter, std::vector<real>& alpha);
 
 }  // namespace mtlgrad::solvers

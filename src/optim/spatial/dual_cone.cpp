@@ -24,7 +24,7 @@ void DualConeWeighting::project(const std::vector<real>& target, std::vector<rea
   q_.assign(T, real(0));  // Q target
   for (std::size_t i = 0; i < T; ++i)
     for (std::size_t j = 0; j < T; ++j) q_[i] += Q_(i, j) * target[j];
-  solvers::nonneg_qp(Q_, q_, x_);
+  report(solvers::nonneg_qp(Q_, q_, x_));
   v = target;
   for (std::size_t i = 0; i < T; ++i) v[i] += x_[i];
 }

@@ -1,5 +1,7 @@
 #include "mtlgrad/optim/gramian_weighting.hpp"
 
+#include <algorithm>
+
 #include "mtlgrad/optim/gramian.hpp"
 
 namespace mtlgrad {
@@ -7,9 +9,27 @@ namespace mtlgrad {
 void GramianWeighting::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
   const std::string stage = name();
   const Tensor& G = checked_gramian(stage.c_str(), J, G_);
+  step_report_ = {};
   weigh(G, rng, out.weights);
   combine(J, out.weights, out.direction);
   out.pair_strength.resize({0, 0});
+  out.metrics.clear();
+  out.solver_capped = false;
+  if (runs_solver()) {
+    out.metrics = {real(step_report_.iterations), step_report_.residual};
+    out.solver_capped = step_report_.capped;
+  }
+}
+
+std::vector<std::string> GramianWeighting::metric_names() const {
+  if (!runs_solver()) return {};
+  return {"solver_iters", "solver_residual"};
+}
+
+void GramianWeighting::report(const solvers::SolveReport& r) {
+  step_report_.iterations = std::max(step_report_.iterations, r.iterations);
+  step_report_.residual = std::max(step_report_.residual, r.residual);
+  step_report_.capped = step_report_.capped || r.capped;
 }
 
 real trace(const Tensor& G) {

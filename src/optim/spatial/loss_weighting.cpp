@@ -102,18 +102,26 @@ void DWA::load_state(const nlohmann::json& s) {
 
 // uw -------------------------------------------------------------------------------------------
 
-UncertaintyWeighting::UncertaintyWeighting(real lr) : lr_(lr) {
+UncertaintyWeighting::UncertaintyWeighting(real lr, Form form) : lr_(lr), form_(form) {
   if (!(lr >= 0)) throw std::invalid_argument("uw: lr = " + std::to_string(lr) + " is out of range (expected >= 0)");
 }
 
 void UncertaintyWeighting::weigh(const std::vector<real>& losses, std::vector<real>& w) {
   const std::size_t T = losses.size();
-  if (s_.empty()) s_.assign(T, real(0));
+  const bool unit = form_ == Form::unit;
+  if (s_.empty()) s_.assign(T, unit ? real(0) : real(-0.5));
   check_task_count("uw", s_.size(), T);
   w.resize(T);
   for (std::size_t i = 0; i < T; ++i) {
-    w[i] = std::exp(-s_[i]);
-    s_[i] -= lr_ * (1 - w[i] * losses[i]);  // ∂/∂s_i of exp(−s_i) L_i + s_i
+    const real e = std::exp(-s_[i]);
+    // ∂/∂s_i of k(exp(−s_i) L_i + s_i), k = 1 or ½; the weight of L_i is k·exp(−s_i).
+    if (unit) {
+      w[i] = e;
+      s_[i] -= lr_ * (1 - e * losses[i]);
+    } else {
+      w[i] = e / 2;
+      s_[i] -= lr_ * (1 - e * losses[i]) / 2;
+    }
   }
 }
 

@@ -10,7 +10,7 @@ MGDA::MGDA(std::size_t max_iter, real tol) : max_iter_(max_iter), tol_(tol) {
 }
 
 void MGDA::weigh(const Tensor& G, Rng& /*rng*/, std::vector<real>& w) {
-  solvers::min_norm_simplex(G, max_iter_, tol_, w);
+  report(solvers::min_norm_simplex(G, max_iter_, tol_, w));
 }
 
 nlohmann::json MGDA::options() const { return {{"name", name()}, {"max_iter", max_iter_}, {"tol", tol_}}; }

@@ -15,15 +15,27 @@ NashMTL::NashMTL(real max_norm, real reg_eps) : max_norm_(max_norm), reg_eps_(re
 
 void NashMTL::weigh(const Tensor& G, Rng& /*rng*/, std::vector<real>& w) {
   const std::size_t T = G.shape(0);
-  real frob = 0;
+  w.assign(T, real(0));
+  // The fixed point is solved on the correlation matrix C = D G D, D = diag(1/‖g_i‖): with α = Dβ,
+  // (Gα)_i α_i = (Cβ)_i β_i, so Cβ = 1/β gives the paper's α for G itself. C has a unit diagonal
+  // whatever the tasks' scales (Newton starts well-conditioned), and the ridge reg_eps·I on C is
+  // reg_eps·‖g_i‖² on G: relative to each task, so a task 1e5 times smaller than another is not
+  // swamped. A zero row (g_i = 0) has no α_i with α_i (Gα)_i = 1; its weight cannot change d: 0.
+  active_.clear();
   for (std::size_t i = 0; i < T; ++i)
-    for (std::size_t j = 0; j < T; ++j) frob = std::hypot(frob, G(i, j));
-  if (!(frob > 0)) return w.assign(T, real(0));
-  Gn_ = G / frob;
-  for (std::size_t i = 0; i < T; ++i) Gn_(i, i) += reg_eps_;
-  solvers::log_barrier_fixed_point(Gn_, 200, w);
+    if (G(i, i) > 0) active_.push_back(i);
+  const std::size_t n = active_.size();
+  if (n == 0) return;
+  scale_.resize(n);
+  for (std::size_t a = 0; a < n; ++a) scale_[a] = 1 / std::sqrt(G(active_[a], active_[a]));
+  if (C_.shape(0) != n || C_.shape(1) != n) C_.resize({n, n});
+  for (std::size_t a = 0; a < n; ++a)
+    for (std::size_t b = 0; b < n; ++b)
+      C_(a, b) = a == b ? 1 + reg_eps_ : G(active_[a], active_[b]) * scale_[a] * scale_[b];
+  report(solvers::log_barrier_fixed_point(C_, 200, beta_));
+  for (std::size_t a = 0; a < n; ++a) w[active_[a]] = beta_[a] * scale_[a];
   if (max_norm_ == 0) return;
-  real norm_sq = 0;  // ‖Jᵀα‖² = αᵀGα
+  real norm_sq = 0;  // ‖Jᵀα‖² = αᵀGα (= T at the exact fixed point)
   for (std::size_t i = 0; i < T; ++i)
     for (std::size_t j = 0; j < T; ++j) norm_sq += w[i] * G(i, j) * w[j];
   const real norm = std::sqrt(std::max(norm_sq, real(0)));

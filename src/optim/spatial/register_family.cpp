@@ -82,9 +82,12 @@ void register_family_aggregators(Registry<Aggregator>& r) {
            return [=] { return std::make_unique<DWA>(temperature); };
          })});
   r.add({"uw", "uncertainty weighting exp(-s_i), s_i trained by SGD inside the stage (Kendall et al. 2018, CVPR)",
-         {{"name", "uw"}, {"lr", 1e-3}}, factory([](OptionReader& o) {
+         {{"name", "uw"}, {"lr", 1e-3}, {"form", "unit"}}, factory([](OptionReader& o) {
            const real lr = o.get<real>("lr", real(1e-3));
-           return [=] { return std::make_unique<UncertaintyWeighting>(lr); };
+           const std::string form = o.get<std::string>("form", "unit");
+           o.check(form == "unit" || form == "libmtl", "form", "\"unit\" or \"libmtl\"");
+           const auto f = form == "unit" ? UncertaintyWeighting::Form::unit : UncertaintyWeighting::Form::libmtl;
+           return [=] { return std::make_unique<UncertaintyWeighting>(lr, f); };
          })});
 }
 
