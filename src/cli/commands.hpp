@@ -15,6 +15,8 @@ int cmd_optimize(const Args& args);   // src/cli/cmd_optimize.cpp
 int cmd_aggregate(const Args& args);  // src/cli/cmd_aggregate.cpp
 int cmd_run(const Args& args);        // src/cli/cmd_run.cpp
 int cmd_list(const Args& args);       // src/cli/cmd_list.cpp
+/// The tables of docs/options.md (`mtlgrad list --markdown`).
+std::string list_markdown();
 int cmd_sweep(const Args& args);      // src/cli/cmd_sweep.cpp
 
 /// Reads all of standard input and parses it as JSON; a parse error throws std::invalid_argument

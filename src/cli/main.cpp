@@ -1,5 +1,5 @@
-// mtlgrad: the command-line program (DESIGN.md). Machine-readable output (JSON, CSV) goes to
-// stdout or the run directory; messages and progress go to stderr.
+// mtlgrad::cli::main: the command-line program (mtlgrad/cli/cli.hpp). Machine-readable output
+// (JSON, CSV) goes to stdout or the run directory; messages and progress go to stderr.
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -7,6 +7,7 @@
 #include <new>
 
 #include "commands.hpp"
+#include "mtlgrad/cli/cli.hpp"
 
 namespace {
 
@@ -35,7 +36,7 @@ void usage(std::FILE* to) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int mtlgrad::cli::main(int argc, char** argv) {
   if (argc < 2) {
     usage(stderr);
     return 2;

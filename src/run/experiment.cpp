@@ -12,6 +12,7 @@
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/data/data.hpp"
+#include "mtlgrad/models/registry.hpp"
 #include "mtlgrad/run/observer.hpp"
 
 namespace mtlgrad {

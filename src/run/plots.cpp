@@ -11,7 +11,7 @@
 #include "mtlgrad/autograd/tape.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
-#include "models/toy2d.hpp"
+#include "mtlgrad/models/toy2d.hpp"
 #include "plots_detail.hpp"
 
 namespace mtlgrad {

@@ -2,8 +2,10 @@
 // (one Tape::grad sweep per task) and against torch.autograd.grad (tools/gen_hps_reference.py).
 #include "test_util.hpp"
 
-#include "models/hps_mlp.hpp"
-#include "models/toy2d.hpp"
+#include <xtensor/xview.hpp>
+
+#include "mtlgrad/models/hps_mlp.hpp"
+#include "mtlgrad/models/toy2d.hpp"
 #include "mtlgrad/mtl/task_gradients.hpp"
 #include "mtlgrad/mtl/trainer.hpp"
 

@@ -1,7 +1,7 @@
 #pragma once
 /// @file toy2d.hpp
 /// The two-objective toy of CAGrad (Liu et al. 2021, "Conflict-Averse Gradient Descent for
-/// Multi-task Learning", NeurIPS, arXiv 2110.14048; reused by Nash-MTL), ALGORITHMS.md §5.
+/// Multi-task Learning", NeurIPS, arXiv 2110.14048; reused by Nash-MTL).
 /// One shared parameter "x" = (x1, x2), no heads, natural log, LOWER = 5e-6:
 ///
 ///     f1_log = ln(max(|0.5(−x1−7) − tanh(−x2)|, LOWER)) + 6
@@ -15,7 +15,7 @@
 
 #include <array>
 
-#include "mtlgrad/mtl/model.hpp"
+#include "mtlgrad/models/registry.hpp"
 
 namespace mtlgrad::models {
 
@@ -38,6 +38,6 @@ class Toy2d : public MultiTaskModel {
 };
 
 /// The registry entry.
-ModelEntry toy2d_entry();
+ModelRegistry::Entry toy2d_entry();
 
 }  // namespace mtlgrad::models
