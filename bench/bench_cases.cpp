@@ -6,8 +6,8 @@
 #include <ctime>
 
 #include "alloc_counter.hpp"
-#include "models/hps_mlp.hpp"
-#include "models/toy2d.hpp"
+#include "mtlgrad/models/hps_mlp.hpp"
+#include "mtlgrad/models/toy2d.hpp"
 #include "mtlgrad/mtl/trainer.hpp"
 
 namespace bench {

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include "models/toy2d.hpp"
+#include "mtlgrad/models/toy2d.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/mtl/trainer.hpp"
 #include "mtlgrad/run/plots.hpp"

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "models/hps_mlp.hpp"
+#include "mtlgrad/models/hps_mlp.hpp"
 #include "mtlgrad/core/blas.hpp"
 #include "mtlgrad/data/multifashion.hpp"
 #include "mtlgrad/mtl/trainer.hpp"

@@ -14,7 +14,7 @@ double and (with --bench-float) in float32. The toy is 100 000 steps of pcgrad +
 process, timed from outside, against PyTorch's per-step time times 100 000.
 
 The cases: MLP 2-32-32 (relu) with T = 2 heads of one output, B = 64, mse; MLP 784-256-256 (relu)
-with T heads of 10 classes, B = 256, cross-entropy; the CAGrad toy (models/toy2d.hpp).
+with T heads of 10 classes, B = 256, cross-entropy; the CAGrad toy (include/mtlgrad/models/toy2d.hpp).
 """
 import argparse
 import json
@@ -144,7 +144,7 @@ def torch_mlp(c, dtype, variant, a):
 
 
 def toy_losses(x):
-    """CAGrad's toy, as models/toy2d.hpp."""
+    """CAGrad's toy, as include/mtlgrad/models/toy2d.hpp."""
     x1, x2 = x[0], x[1]
     th = torch.tanh(-x2)
     f1_log = torch.log(torch.clamp(torch.abs(0.5 * (-x1 - 7) - th), min=5e-6)) + 6

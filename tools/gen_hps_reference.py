@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch reference for the per-task gradients of hps_mlp (models/hps_mlp.hpp).
+"""PyTorch reference for the per-task gradients of hps_mlp (include/mtlgrad/models/hps_mlp.hpp).
 
 A trunk Linear(5,6)-Tanh-Linear(6,4)-Tanh and three heads Linear(4,k): task 0 classification with
 3 classes (cross-entropy), task 1 regression with 1 output and task 2 with 2 outputs (mse). For one

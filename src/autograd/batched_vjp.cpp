@@ -13,7 +13,7 @@
 #include <type_traits>
 
 #include "mtlgrad/autograd/batched.hpp"
-#include "raw_gemm.hpp"
+#include "mtlgrad/core/blas.hpp"
 
 namespace mtlgrad {
 namespace {
@@ -128,8 +128,8 @@ void product(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t sel
     }
     auto grad_a = [&](std::size_t rows, const real* g, real* d) {
       if (cols == 1) outer(d, g, B.data(), rows, k, first);
-      else if (bt) detail::raw_gemm(false, false, rows, k, cols, 1, g, cols, bt, k, first ? 0 : 1, d, k);
-      else detail::raw_gemm(false, true, rows, k, cols, 1, g, cols, B.data(), cols, first ? 0 : 1, d, k);
+      else if (bt) blas::gemm(false, false, rows, k, cols, 1, g, cols, bt, k, first ? 0 : 1, d, k);
+      else blas::gemm(false, true, rows, k, cols, 1, g, cols, B.data(), cols, first ? 0 : 1, d, k);
     };
     if (d) {
       grad_a((b - a) * m, s.grad(self, a), d);
@@ -142,7 +142,7 @@ void product(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t sel
     if (!s.live(self, t)) continue;
     const real* g = s.grad(self, t);
     if (real* d = s.target(n.in[1], t, first))
-      detail::raw_gemm(true, false, k, cols, m, 1, A.data(), k, g, cols, first ? 0 : 1, d, cols);
+      blas::gemm(true, false, k, cols, m, 1, A.data(), k, g, cols, first ? 0 : 1, d, cols);
     if (!bias) continue;
     if (real* d = s.target(n.in[2], t, first)) column_sums(d, g, m, cols, first);
   }

@@ -4,10 +4,6 @@
 
 namespace mtlgrad {
 
-Tape& Var::tape() const {
-  if (!tape_) throw std::logic_error("Var: used before being assigned a node");
-  return *tape_;
-}
 const Tensor& Var::value() const { return tape().value(index_); }
 
 real Var::item() const {
@@ -144,6 +140,9 @@ void Tape::grad(Var out, const Tensor& seed, const std::vector<Var>& wrt, std::v
   }
 }
 
-void Tape::clear() { size_ = 0; }
+void Tape::clear() {
+  size_ = 0;
+  ++generation_;
+}
 
 }  // namespace mtlgrad

@@ -22,6 +22,8 @@ int cmd_optimize(const Args& args);   // src/cli/cmd_optimize.cpp
 int cmd_aggregate(const Args& args);  // src/cli/cmd_aggregate.cpp
 int cmd_run(const Args& args);        // src/cli/cmd_run.cpp
 int cmd_list(const Args& args);       // src/cli/cmd_list.cpp
+/// The tables of docs/options.md (`mtlgrad list --markdown`).
+std::string list_markdown();
 int cmd_sweep(const Args& args);      // src/cli/cmd_sweep.cpp
 
 /// The config file with the --set overrides applied (cmd_run.cpp; also the sweep's base config).

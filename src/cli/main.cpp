@@ -1,5 +1,5 @@
-// mtlgrad: the command-line program (docs/design.md). Machine-readable output (JSON, CSV) goes to
-// stdout or the run directory; messages and progress go to stderr.
+// mtlgrad::cli::main: the command-line program (mtlgrad/cli/cli.hpp, docs/design.md). Machine-readable
+// output (JSON, CSV) goes to stdout or the run directory; messages and progress go to stderr.
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "commands.hpp"
+#include "mtlgrad/cli/cli.hpp"
 
 namespace {
 
@@ -82,7 +83,7 @@ int check_stdout(const std::string& name, int code) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int mtlgrad::cli::main(int argc, char** argv) {
   occupy_closed_standard_streams();
   g_reserve = std::malloc(kReserveBytes);  // address space only: its pages are never touched
   std::set_new_handler(out_of_memory);

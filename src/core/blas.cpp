@@ -1,5 +1,7 @@
 #include "mtlgrad/core/blas.hpp"
 
+#include <algorithm>
+
 #include <cblas.h>
 
 namespace mtlgrad::blas {
@@ -34,16 +36,20 @@ void gemm(const char* what, const Tensor& A, bool trans_a, const Tensor& B, bool
     throw std::invalid_argument(std::string(what) + ": shapes " + shape_str(A) +
                                 (trans_a ? "ᵀ" : "") + " x " + shape_str(B) + (trans_b ? "ᵀ" : "") +
                                 " -> " + shape_str(C) + " do not match");
+  gemm(trans_a, trans_b, m, n, k, alpha, A.data(), A.shape(1), B.data(), B.shape(1), beta, C.data(), C.shape(1));
+}
+
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, real alpha, const real* a,
+          std::size_t lda, const real* b, std::size_t ldb, real beta, real* c, std::size_t ldc) {
   if (m == 0 || n == 0) return;
-  if (k == 0) {
-    // BLAS leaves C untouched when k = 0 only if beta = 1; make the result defined either way.
-    if (beta == real(0)) C.fill(real(0));
-    else C *= beta;
+  if (k == 0) {  // BLAS leaves C alone for k = 0; define the result as beta·C (0 when beta = 0)
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == real(0) ? real(0) : beta * c[i * ldc + j];
     return;
   }
-  xgemm(trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, int(m), int(n),
-        int(k), alpha, A.data(), int(A.shape(1)), B.data(), int(B.shape(1)), beta, C.data(),
-        int(C.shape(1)));
+  xgemm(trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, int(m), int(n), int(k), alpha, a,
+        int(std::max<std::size_t>(lda, 1)), b, int(std::max<std::size_t>(ldb, 1)), beta, c,
+        int(std::max<std::size_t>(ldc, 1)));
 }
 
 real dot(std::size_t n, const real* x, const real* y) { return n == 0 ? real(0) : xdot(int(n), x, y); }

@@ -18,6 +18,7 @@
 #include "mtlgrad/data/data.hpp"
 #include "mtlgrad/run/checkpoint.hpp"
 #include "mtlgrad/run/fingerprint.hpp"
+#include "mtlgrad/models/registry.hpp"
 #include "mtlgrad/run/observer.hpp"
 
 namespace mtlgrad {

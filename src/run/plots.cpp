@@ -13,7 +13,7 @@
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/process.hpp"
 #include "mtlgrad/core/serialize.hpp"
-#include "models/toy2d.hpp"
+#include "mtlgrad/models/toy2d.hpp"
 #include "plots_detail.hpp"
 
 namespace mtlgrad {

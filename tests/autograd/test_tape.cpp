@@ -175,3 +175,19 @@ TEST_CASE("gradcheck catches a wrong VJP") {
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("tape: a Var kept after clear() is stale and says so") {
+  Tape tape;
+  const Tensor a = row({1, 2}), b = row({3, 4, 5});
+  Var old = tape.leaf(a);
+  CHECK(old.value()(0, 1) == 2);
+  tape.clear();
+  Var fresh = tape.leaf(b);  // the same node index as `old`, in the new recording
+  CHECK(fresh.index() == 0);
+  CHECK(fresh.cols() == 3);
+  CHECK_THROWS_WITH_SUBSTR(old.value(), "stale");
+  CHECK_THROWS_WITH_SUBSTR(sum(old), "recorded before the tape's clear()");
+  CHECK_THROWS_WITH_SUBSTR(tape.grad(sum(fresh), {old}), "stale");
+  CHECK(fresh.value()(0, 2) == 5);  // the fresh one still works
+  CHECK_THROWS_WITH_SUBSTR(Var().value(), "used before being assigned");
+}

@@ -1,5 +1,7 @@
 #include "test_util.hpp"
 
+#include <xtensor/xview.hpp>
+
 #include <chrono>
 #include <filesystem>
 

@@ -4,8 +4,8 @@
 
 #include <xtensor/xview.hpp>
 
-#include "models/hps_mlp.hpp"
-#include "models/toy2d.hpp"
+#include "mtlgrad/models/hps_mlp.hpp"
+#include "mtlgrad/models/toy2d.hpp"
 #include "mtlgrad/mtl/task_gradients.hpp"
 #include "mtlgrad/mtl/trainer.hpp"
 

@@ -3,8 +3,8 @@
 
 #include "mtlgrad/data/teacher.hpp"
 #include "mtlgrad/mtl/trainer.hpp"
-#include "models/hps_mlp.hpp"
-#include "models/toy2d.hpp"
+#include "mtlgrad/models/hps_mlp.hpp"
+#include "mtlgrad/models/toy2d.hpp"
 
 using namespace mtlgrad;
 using nlohmann::json;

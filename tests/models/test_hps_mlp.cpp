@@ -4,7 +4,8 @@
 
 #include <xtensor/xview.hpp>
 
-#include "models/hps_mlp.hpp"
+#include "mtlgrad/models/hps_mlp.hpp"
+#include "mtlgrad/models/shared_trunk.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/run/experiment.hpp"
@@ -113,6 +114,51 @@ TEST_CASE("hps_mlp config errors name the key") {
   CHECK(err("data=null").find("needs a \"data\" section") != std::string::npos);
   CHECK(err("task_weights=[1,2]").find("task_weights: 2 values, but the model has 3 tasks") != std::string::npos);
   CHECK(err("batch_size=0").find("batch_size: 0 is out of range") != std::string::npos);
+}
+
+TEST_CASE("SharedTrunkModel: a trunk, heads, data and losses of one's own, by hand") {
+  // z = 2x (trunk Linear 1→1, w = 2, b = 0); head 0: y = z (mse against t); head 1: y = 3z + 1 with
+  // a loss of one's own, Σ y. x = (1, 2), t = (1, 5): y_0 = (2, 4), mse = ((2−1)² + (4−5)²)/2 = 1;
+  // y_1 = (7, 13), Σ = 20. ∂L_0/∂w_trunk = mean(2(2x − t)·x) = (2·1·1 + 2·(−1)·2)/2 = −1.
+  DataSplit data;
+  data.train.inputs = matrix({{1}, {2}});
+  data.train.targets = {matrix({{1}, {5}}), matrix({{0}, {0}})};
+  data.train.tasks = {TaskSpec::regression("fit"), TaskSpec::regression("own")};
+  data.test = data.train;
+  Rng rng(0);
+  const auto linear = [&rng](real w, real b) {
+    auto l = std::make_unique<Linear>(1, 1, rng);
+    l->weight.value = matrix({{w}});
+    l->bias.value = matrix({{b}});
+    return l;
+  };
+  std::vector<std::unique_ptr<Module>> heads;
+  heads.push_back(linear(1, 0));
+  heads.push_back(linear(3, 1));
+  const TaskLoss sum_of_outputs = [](Tape&, Var y, const Tensor&) { return sum(y); };
+  SharedTrunkModel model("mine", linear(2, 0), std::move(heads), data, 2, Rng(1), {mse_loss(), sum_of_outputs});
+  CHECK(model.task_names() == std::vector<std::string>{"fit", "own"});
+  CHECK(model.describe() == "mine: trunk Linear(1, 1), head0 Linear(1, 1), head1 Linear(1, 1)");
+  CHECK(model.shared_parameters()[0].name == "trunk.weight");
+  CHECK(model.head_parameters(1)[1].name == "head1.bias");
+  Tape tape;
+  std::vector<Var> losses;
+  model.forward(tape, losses);
+  CHECK(losses[0].item() == 1);
+  CHECK(losses[1].item() == 20);
+  const auto g = tape.grad(losses[0], {tape.param(*model.shared_parameters()[0].param)});
+  CHECK(g[0](0, 0) == -1);
+  CHECK(model.evaluate()["loss"] == json{1.0, 20.0});
+
+  std::vector<std::unique_ptr<Module>> one;
+  one.push_back(linear(1, 0));
+  CHECK_THROWS_WITH_SUBSTR(SharedTrunkModel("mine", linear(2, 0), std::move(one), data, 2, Rng(1)),
+                           "mine: 1 heads for 2 tasks of the data");
+  std::vector<std::unique_ptr<Module>> two;
+  two.push_back(linear(1, 0));
+  two.push_back(linear(1, 0));
+  CHECK_THROWS_WITH_SUBSTR(SharedTrunkModel("mine", linear(2, 0), std::move(two), data, 2, Rng(1), {mse_loss()}),
+                           "mine: 1 losses for 2 tasks");
 }
 
 }  // TEST_SUITE

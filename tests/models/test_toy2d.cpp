@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "models/toy2d.hpp"
+#include "mtlgrad/models/toy2d.hpp"
 #include "mtlgrad/mtl/trainer.hpp"
 
 using namespace mtlgrad;

@@ -1,6 +1,8 @@
 // The Gramian weightings of the gradient-surgery family: TorchJD's golden table, numpy references
 // (tools/gen_family_golden.py), and properties over random Jacobians of chosen rank and scale.
 #include "test_util.hpp"
+
+#include <xtensor/xview.hpp>
 #include "spatial/spatial_util.hpp"
 
 #include <cmath>

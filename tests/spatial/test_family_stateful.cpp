@@ -2,6 +2,8 @@
 // rlw (random), dwa and uw (loss-based); and the contract every family stage keeps (T = 1, zero J,
 // bad input, options).
 #include "test_util.hpp"
+
+#include <xtensor/xview.hpp>
 #include "spatial/spatial_util.hpp"
 
 #include <cmath>

@@ -20,11 +20,14 @@
 /// keeps every node's buffers, so a training loop that records the same graph each step does not
 /// allocate in the steady state.
 ///
-/// Var is a cheap handle (tape pointer + node index). Values and gradients are references into
-/// the tape's nodes, which never move (the nodes live in a std::deque).
+/// Var is a cheap handle (tape pointer + node index + the tape's generation). Values and gradients
+/// are references into the tape's nodes, which never move (the nodes live in a std::deque). A Var
+/// kept across clear() would name a node of the new recording: each clear() starts a new
+/// generation, and a Var of an older one throws std::logic_error when used ("stale Var").
 
 #include <cstdint>
 #include <deque>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -73,9 +76,16 @@ struct Node {
 class Var {
  public:
   Var() = default;
-  Var(Tape* tape, std::uint32_t index) : tape_(tape), index_(index) {}
+  /// The node `index` of `tape`'s current recording.
+  Var(Tape* tape, std::uint32_t index);
+  /// The tape; throws std::logic_error for an invalid Var or a stale one (its tape was cleared
+  /// after it was recorded).
   Tape& tape() const;
-  std::uint32_t index() const { return index_; }
+  /// The node index (checked as tape() is).
+  std::uint32_t index() const {
+    tape();
+    return index_;
+  }
   const Tensor& value() const;
   std::size_t rows() const { return value().shape(0); }
   std::size_t cols() const { return value().shape(1); }
@@ -87,6 +97,7 @@ class Var {
  private:
   Tape* tape_ = nullptr;
   std::uint32_t index_ = 0;
+  std::uint32_t generation_ = 0;
 };
 
 class Tape {
@@ -119,9 +130,12 @@ class Tape {
   /// The same with an explicit seed, writing into `result` (resized; reused across calls).
   void grad(Var out, const Tensor& seed, const std::vector<Var>& wrt, std::vector<Tensor>& result);
 
-  /// Starts a new recording; keeps node buffers for reuse.
+  /// Starts a new recording (a new generation: the Vars of the old one become stale); keeps node
+  /// buffers for reuse.
   void clear();
   std::size_t size() const { return size_; }
+  /// Counts the clear() calls: a Var remembers the generation it was recorded in.
+  std::uint32_t generation() const { return generation_; }
 
   // ---- for op implementations -------------------------------------------------------------
   /// Appends a node computing `op` of `inputs`, its value resized to `shape` (contents
@@ -142,10 +156,24 @@ class Tape {
   /// A leaf bound to an outside tensor (leaf, param, input).
   Var bind(const char* op, const Tensor& value, bool requires_grad);
   void run_backward(Var out, const Tensor& seed);
+  friend class Var;
 
   std::deque<Node> nodes_;
   std::size_t size_ = 0;
+  std::uint32_t generation_ = 0;
 };
+
+inline Var::Var(Tape* tape, std::uint32_t index)
+    : tape_(tape), index_(index), generation_(tape ? tape->generation() : 0) {}
+
+inline Tape& Var::tape() const {
+  if (!tape_) throw std::logic_error("Var: used before being assigned a node");
+  if (generation_ != tape_->generation_)
+    throw std::logic_error("Var: stale: node " + std::to_string(index_) + " was recorded before the tape's clear() (" +
+                           "recording " + std::to_string(generation_) + ", the tape is at " +
+                           std::to_string(tape_->generation_) + "); record it again after clear()");
+  return *tape_;
+}
 
 template <class E>
 void Tape::accumulate(std::uint32_t i, const E& contribution) {

@@ -1,7 +1,8 @@
 #pragma once
 /// @file blas.hpp
 /// The few BLAS calls mtlgrad makes, on `real` (dgemm/sgemm, ddot/sdot, ...). The CBLAS header
-/// stays inside src/core/blas.cpp: it clashes with xtensor-blas (both declare the CBLAS enums) and keeps headers light.
+/// stays inside src/core/blas.cpp: it clashes with xtensor-blas and keeps headers light. The one GEMM
+/// wrapper of the library: every matrix product goes through gemm() below.
 
 #include <cstddef>
 
@@ -15,6 +16,13 @@ namespace mtlgrad::blas {
 /// ignored (NaN included), as BLAS specifies.
 void gemm(const char* what, const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, Tensor& C,
           real alpha = 1, real beta = 0);
+
+/// The same on raw row-major pointers: C (m×n) = alpha·op(A)·op(B) + beta·C, inner size k, with
+/// explicit row strides lda/ldb/ldc, for kernels that address blocks in place (the batched VJPs:
+/// blocks of stacked gradients, rows of J). No shape checks: the caller derives every size. With
+/// k = 0 the result is beta·C (0 when beta = 0); with beta = 0, C's old contents are ignored.
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, real alpha, const real* a,
+          std::size_t lda, const real* b, std::size_t ldb, real beta, real* c, std::size_t ldc);
 
 /// Σ x[k]·y[k] over n elements.
 real dot(std::size_t n, const real* x, const real* y);

@@ -19,8 +19,9 @@
 
 namespace mtlgrad {
 
-/// The data sets by name, with their options and defaults (for `mtlgrad list`).
-const Registry<DataSplit>& data_sets();
+/// The data sets by name, with their options and defaults (for `mtlgrad list`). A program that
+/// links mtlgrad adds its own with data_sets().add(...) before it runs anything (docs/extending.md).
+Registry<DataSplit>& data_sets();
 
 /// The training set and the held-out test set described by `spec`; `path` names the spec in
 /// messages ("data"). An unknown name or key throws ConfigError naming the key path.

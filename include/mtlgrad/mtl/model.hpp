@@ -1,22 +1,19 @@
 #pragma once
 /// @file model.hpp
-/// What the trainer needs from a multi-task model. The framework knows no concrete model; they
-/// live in models/ and register themselves in models/registry.cpp.
+/// What the trainer needs from a multi-task model. The trainer's layer knows no concrete model and
+/// no data set: the models layer (include/mtlgrad/models/) defines them and their registry.
 ///
 /// A model has shared parameters θ_s (the trunk) and per-task parameters θ_1..θ_T (the heads;
 /// possibly none, as in the 2-D toy). forward() records one forward pass on the CURRENT training
 /// batch and returns the T task losses; next_batch() moves to the next one. Calling forward()
 /// twice without next_batch() evaluates the same batch (the trainer's look-ahead and TAG need it).
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "mtlgrad/core/rng.hpp"
-#include "mtlgrad/data/dataset.hpp"
 #include "mtlgrad/nn/module.hpp"
 
 namespace mtlgrad {
@@ -56,30 +53,5 @@ class MultiTaskModel {
   /// Every parameter: shared first, then task 0's head, task 1's head, ...
   std::vector<NamedParameter> all_parameters();
 };
-
-/// What a model factory gets besides its own "model" section.
-struct ModelContext {
-  Rng init_rng;                 ///< initialises the parameters
-  Rng data_rng;                 ///< orders the mini-batches
-  const DataSplit* data = nullptr;  ///< the config's "data" section, built; nullptr without one
-  std::size_t batch_size = 32;  ///< the config's "batch_size"
-};
-
-/// A registered model: its factory takes the "model" section of a config, its key path for
-/// messages, and the context (Rngs, data).
-struct ModelEntry {
-  std::string name;
-  std::string summary;
-  nlohmann::json defaults;        ///< the model's options with their defaults
-  std::string default_config;     ///< path of its default experiment config, relative to the source tree
-  bool needs_data = false;        ///< the config must have a "data" section
-  std::function<std::unique_ptr<MultiTaskModel>(const nlohmann::json& spec, const std::string& path, ModelContext& ctx)> make;
-};
-
-/// Every registered model (defined by the models layer).
-const std::vector<ModelEntry>& model_registry();
-/// Builds the model named by spec["name"]; an unknown name lists what exists.
-/// A model with data without a "data" section (or the reverse) is a ConfigError.
-std::unique_ptr<MultiTaskModel> make_model(const nlohmann::json& spec, const std::string& path, ModelContext& ctx);
 
 }  // namespace mtlgrad

@@ -26,10 +26,10 @@ struct AdadeltaOptions {
   void validate(const std::string& who = "adadelta") const;
   template <class Self, class F>
   static void fields(Self& o, F&& f) {
-    f("lr", o.lr);
-    f("rho", o.rho);
-    f("eps", o.eps);
-    f("weight_decay", o.weight_decay);
+    f("lr", o.lr, "learning rate η", Range::at_least(0));
+    f("rho", o.rho, "ρ: decay of the running averages", Range::closed(0, 1));
+    f("eps", o.eps, "ε inside both square roots", Range::at_least(0));
+    f("weight_decay", o.weight_decay, "L2 weight decay λ, added to the gradient", Range::at_least(0));
   }
 };
 

@@ -25,11 +25,11 @@ struct AdagradOptions {
   void validate(const std::string& who = "adagrad") const;
   template <class Self, class F>
   static void fields(Self& o, F&& f) {
-    f("lr", o.lr);
-    f("lr_decay", o.lr_decay);
-    f("weight_decay", o.weight_decay);
-    f("initial_accumulator_value", o.initial_accumulator_value);
-    f("eps", o.eps);
+    f("lr", o.lr, "learning rate η", Range::at_least(0));
+    f("lr_decay", o.lr_decay, "δ: η / (1 + (t − 1) δ)", Range::at_least(0));
+    f("weight_decay", o.weight_decay, "L2 weight decay λ, added to the gradient", Range::at_least(0));
+    f("initial_accumulator_value", o.initial_accumulator_value, "s₀, the start of the sum of squares", Range::at_least(0));
+    f("eps", o.eps, "ε added to the denominator", Range::at_least(0));
   }
 };
 

@@ -34,11 +34,11 @@ struct AdamOptions {
   void validate(const std::string& who = "adam") const;
   template <class Self, class F>
   static void fields(Self& o, F&& f) {
-    f("lr", o.lr);
-    f("betas", o.betas);
-    f("eps", o.eps);
-    f("weight_decay", o.weight_decay);
-    f("amsgrad", o.amsgrad);
+    f("lr", o.lr, "learning rate η", Range::at_least(0));
+    f("betas", o.betas, "β₁, β₂: decay of the first and second moments", Range::half_open(0, 1));
+    f("eps", o.eps, "ε added to the denominator", Range::at_least(0));
+    f("weight_decay", o.weight_decay, "weight decay λ (adam: L2 on the gradient; adamw: decoupled)", Range::at_least(0));
+    f("amsgrad", o.amsgrad, "normalise by the running maximum of v (AMSGrad)", Range{});
   }
 };
 

@@ -83,8 +83,9 @@ class Aggregator {
   const Tensor* given_gramian_ = nullptr;  // set only for the duration of aggregate_with_gramian()
 };
 
-/// Every registered spatial stage.
-const Registry<Aggregator>& aggregators();
+/// Every registered spatial stage. A program that links mtlgrad adds its own with
+/// aggregators().add({name, summary, schema, factory}) before it runs anything (docs/extending.md).
+Registry<Aggregator>& aggregators();
 /// aggregators().create(spec, path).
 std::unique_ptr<Aggregator> make_aggregator(const nlohmann::json& spec, const std::string& path = "aggregator");
 

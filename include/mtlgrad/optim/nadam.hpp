@@ -34,11 +34,11 @@ struct NAdamOptions {
   void validate(const std::string& who = "nadam") const;
   template <class Self, class F>
   static void fields(Self& o, F&& f) {
-    f("lr", o.lr);
-    f("betas", o.betas);
-    f("eps", o.eps);
-    f("weight_decay", o.weight_decay);
-    f("momentum_decay", o.momentum_decay);
+    f("lr", o.lr, "learning rate η", Range::at_least(0));
+    f("betas", o.betas, "β₁, β₂: decay of the first and second moments", Range::half_open(0, 1));
+    f("eps", o.eps, "ε added to the denominator", Range::at_least(0));
+    f("weight_decay", o.weight_decay, "L2 weight decay λ, added to the gradient", Range::at_least(0));
+    f("momentum_decay", o.momentum_decay, "ψ of the momentum schedule μₜ = β₁(1 − ½·0.96^(tψ))", Range::at_least(0));
   }
 };
 

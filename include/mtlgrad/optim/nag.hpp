@@ -33,8 +33,8 @@ struct NAGOptions {
   void validate(const std::string& who = "nag") const;
   template <class Self, class F>
   static void fields(Self& o, F&& f) {
-    f("lr", o.lr);
-    f("momentum", o.momentum);
+    f("lr", o.lr, "learning rate η", Range::at_least(0));
+    f("momentum", o.momentum, "momentum μ", Range::half_open(0, 1));
   }
 };
 

@@ -45,8 +45,10 @@ class Optimizer {
   virtual void set_lr(real lr);
 };
 
-/// Every registered temporal stage.
-const Registry<Optimizer>& optimizers();
+/// Every registered temporal stage. A program that links mtlgrad adds its own with
+/// optimizers().add(optimizer_entry<MyOpt, MyOptions>("name", "summary")) before it runs anything
+/// (docs/extending.md).
+Registry<Optimizer>& optimizers();
 /// optimizers().create(spec, path).
 std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& spec, const std::string& path = "optimizer");
 

@@ -31,12 +31,12 @@ struct RMSpropOptions {
   void validate(const std::string& who = "rmsprop") const;
   template <class Self, class F>
   static void fields(Self& o, F&& f) {
-    f("lr", o.lr);
-    f("alpha", o.alpha);
-    f("eps", o.eps);
-    f("weight_decay", o.weight_decay);
-    f("momentum", o.momentum);
-    f("centered", o.centered);
+    f("lr", o.lr, "learning rate η", Range::at_least(0));
+    f("alpha", o.alpha, "α: decay of the running mean of g²", Range::closed(0, 1));
+    f("eps", o.eps, "ε added to the denominator", Range::at_least(0));
+    f("weight_decay", o.weight_decay, "L2 weight decay λ, added to the gradient", Range::at_least(0));
+    f("momentum", o.momentum, "momentum μ", Range::at_least(0));
+    f("centered", o.centered, "normalise by the variance estimate v − ḡ² instead of v", Range{});
   }
 };
 

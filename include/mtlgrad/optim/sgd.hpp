@@ -29,11 +29,11 @@ struct SGDOptions {
   void validate(const std::string& who = "sgd") const;
   template <class Self, class F>
   static void fields(Self& o, F&& f) {
-    f("lr", o.lr);
-    f("momentum", o.momentum);
-    f("dampening", o.dampening);
-    f("weight_decay", o.weight_decay);
-    f("nesterov", o.nesterov);
+    f("lr", o.lr, "learning rate η", Range::at_least(0));
+    f("momentum", o.momentum, "momentum μ", Range::at_least(0));
+    f("dampening", o.dampening, "dampening τ of the momentum buffer", Range::closed(0, 1));
+    f("weight_decay", o.weight_decay, "L2 weight decay λ, added to the gradient", Range::at_least(0));
+    f("nesterov", o.nesterov, "Nesterov momentum (needs momentum > 0, dampening = 0)", Range{});
   }
 };
 

@@ -17,12 +17,11 @@ void register_basic_aggregators(Registry<Aggregator>& r) {
       return [kind, w] { return std::make_unique<FixedWeighting>(kind, w); };
     });
   };
-  r.add({"sum", "d = Σ_i g_i", {{"name", "sum"}}, fixed(K::sum)});
-  r.add({"mean", "d = Σ_i g_i / T", {{"name", "mean"}}, fixed(K::mean)});
+  r.add({"sum", "d = Σ_i g_i", {}, fixed(K::sum)});
+  r.add({"mean", "d = Σ_i g_i / T", {}, fixed(K::mean)});
   r.add({"weighted", "d = Σ_i c_i g_i with fixed c (option weights, one per task)",
-         {{"name", "weighted"}, {"weights", nlohmann::json::array()}}, fixed(K::weighted)});
-  r.add({"pcgrad", "projecting conflicting gradients (Yu et al. 2020, arXiv 2001.06782)",
-         {{"name", "pcgrad"}, {"order", "random"}, {"reduction", "sum"}},
+         {required_option<std::vector<real>>("weights", "c_i, one per task")}, fixed(K::weighted)});
+  r.add({"pcgrad", "projecting conflicting gradients (Yu et al. 2020, arXiv 2001.06782)", surgery_schema(),
          factory([](OptionReader& o) {
            const SurgeryOptions s = SurgeryOptions::read(o);
            return [=] { return std::make_unique<PCGrad>(s); };

@@ -23,69 +23,91 @@ Factory no_options() {
 template <class Stage>
 Factory dual_cone() {
   return factory([](OptionReader& o) {
-    const auto pref = o.get<std::vector<real>>("weights", {});
-    const real norm_eps = o.get<real>("norm_eps", 0);
-    const real reg_eps = o.get<real>("reg_eps", real(1e-4));
+    const auto pref = o.require<std::vector<real>>("weights");
+    const real norm_eps = o.require<real>("norm_eps");
+    const real reg_eps = o.require<real>("reg_eps");
     return [=] { return std::make_unique<Stage>(pref, norm_eps, reg_eps); };
   });
+}
+
+OptionSpec preference() {
+  return option<std::vector<real>>("weights", {}, "the preference u, one per task ([] = 1/T each)");
+}
+
+OptionSchema dual_cone_schema() {
+  return {preference(),
+          option<real>("norm_eps", 0, "a J with ‖J‖_F² < norm_eps counts as zero (the preference combination is returned)", Range::at_least(0)),
+          option<real>("reg_eps", real(1e-4), "Q = G/tr(G) + reg_eps·I: the QP needs Q positive definite", Range::above(0))};
 }
 
 }  // namespace
 
 void register_family_aggregators(Registry<Aggregator>& r) {
-  using nlohmann::json;
   r.add({"mgda", "min-norm point of the convex hull of the task gradients (Desideri 2012; Sener & Koltun 2018)",
-         {{"name", "mgda"}, {"max_iter", 1000}, {"tol", 1e-8}}, factory([](OptionReader& o) {
-           const auto max_iter = o.get<std::size_t>("max_iter", 1000);
-           const real tol = o.get<real>("tol", real(1e-8));
+         {option<std::size_t>("max_iter", 1000, "iterations of the min-norm-point solver (T > 2)", Range::at_least(1)),
+          option<real>("tol", real(1e-8), "the solver's tolerance", Range::at_least(0))},
+         factory([](OptionReader& o) {
+           const auto max_iter = o.require<std::size_t>("max_iter");
+           const real tol = o.require<real>("tol");
            return [=] { return std::make_unique<MGDA>(max_iter, tol); };
          })});
   r.add({"cagrad", "conflict-averse gradient descent, the dual on the Gramian (Liu et al. 2021, arXiv 2110.14048)",
-         {{"name", "cagrad"}, {"c", 0.5}, {"rescale", 1}}, factory([](OptionReader& o) {
-           const real c = o.get<real>("c", real(0.5));
-           const int rescale = o.get<int>("rescale", 1);
+         {option<real>("c", real(0.5), "how far d may move from the mean gradient: radius c‖g_0‖", Range::at_least(0)),
+          option<int>("rescale", 1, "d divided by 1, 1 + c² or 1 + c", Range::one_of({0, 1, 2}))},
+         factory([](OptionReader& o) {
+           const real c = o.require<real>("c");
+           const int rescale = o.require<int>("rescale");
            return [=] { return std::make_unique<CAGrad>(c, rescale); };
          })});
   r.add({"gradvac", "Gradient Vaccine: pcgrad towards remembered target cosines (Wang et al. 2021, arXiv 2010.05874)",
-         {{"name", "gradvac"}, {"order", "random"}, {"reduction", "sum"}, {"beta", 0.5}}, factory([](OptionReader& o) {
+         surgery_schema({option<real>("beta", real(0.5), "β: decay of the target cosines φ̂_ij", Range::closed(0, 1))}),
+         factory([](OptionReader& o) {
            const SurgeryOptions s = SurgeryOptions::read(o);
-           const real beta = o.get<real>("beta", real(0.5));
+           const real beta = o.require<real>("beta");
            return [=] { return std::make_unique<GradVac>(s, beta); };
          })});
   r.add({"imtl-g", "impartial MTL, gradient part: equal projections on every unit gradient (Liu et al. 2021, ICLR)",
-         {{"name", "imtl-g"}}, no_options<IMTLG>()});
+         {}, no_options<IMTLG>()});
   r.add({"aligned-mtl", "aligned MTL: gradients made orthonormal by the Gramian's eigen-decomposition (Senushkin et al. 2023)",
-         {{"name", "aligned-mtl"}, {"weights", json::array()}}, factory([](OptionReader& o) {
-           const auto pref = o.get<std::vector<real>>("weights", {});
+         {preference()}, factory([](OptionReader& o) {
+           const auto pref = o.require<std::vector<real>>("weights");
            return [=] { return std::make_unique<AlignedMTL>(pref); };
          })});
   r.add({"upgrad", "every row projected onto the dual cone of the rows, summed (Quinton & Rey 2024, arXiv 2406.16232)",
-         {{"name", "upgrad"}, {"weights", json::array()}, {"norm_eps", 0}, {"reg_eps", 1e-4}}, dual_cone<UPGrad>()});
+         dual_cone_schema(), dual_cone<UPGrad>()});
   r.add({"dualproj", "the mean projected onto the dual cone of the rows (Quinton & Rey 2024; GEM, Lopez-Paz & Ranzato 2017)",
-         {{"name", "dualproj"}, {"weights", json::array()}, {"norm_eps", 0}, {"reg_eps", 1e-4}}, dual_cone<DualProj>()});
+         dual_cone_schema(), dual_cone<DualProj>()});
   r.add({"graddrop", "gradient sign dropout per coordinate (Chen et al. 2020, arXiv 2010.06808)",
-         {{"name", "graddrop"}, {"leak", 0}}, factory([](OptionReader& o) {
-           const real leak = o.get<real>("leak", 0);
+         {option<real>("leak", 0, "the share of a dropped sign's gradient that passes (1: the sum)", Range::closed(0, 1))},
+         factory([](OptionReader& o) {
+           const real leak = o.require<real>("leak");
            return [=] { return std::make_unique<GradDrop>(leak); };
          })});
   r.add({"nash-mtl", "Nash bargaining solution G a = 1/a, scaled to max_norm (Navon et al. 2022, arXiv 2202.01017)",
-         {{"name", "nash-mtl"}, {"max_norm", 1}, {"reg_eps", 1e-8}}, factory([](OptionReader& o) {
-           const real max_norm = o.get<real>("max_norm", 1);
-           const real reg_eps = o.get<real>("reg_eps", real(1e-8));
+         {option<real>("max_norm", 1, "‖d‖ is scaled down to at most max_norm (0: off)", Range::at_least(0)),
+          option<real>("reg_eps", real(1e-8), "reg_eps·‖g_i‖² added to G_ii: α stays finite on a rank-deficient J",
+                       Range::above(0))},
+         factory([](OptionReader& o) {
+           const real max_norm = o.require<real>("max_norm");
+           const real reg_eps = o.require<real>("reg_eps");
            return [=] { return std::make_unique<NashMTL>(max_norm, reg_eps); };
          })});
   r.add({"rlw", "random loss weighting: softmax of N(0,1) draws (Lin et al. 2021, arXiv 2111.10603)",
-         {{"name", "rlw"}}, no_options<RandomLossWeighting>()});
+         {}, no_options<RandomLossWeighting>()});
   r.add({"dwa", "dynamic weight average of the loss ratios (Liu et al. 2019, CVPR)",
-         {{"name", "dwa"}, {"temperature", 2}}, factory([](OptionReader& o) {
-           const real temperature = o.get<real>("temperature", 2);
+         {option<real>("temperature", 2, "softmax temperature of the loss ratios", Range::above(0))},
+         factory([](OptionReader& o) {
+           const real temperature = o.require<real>("temperature");
            return [=] { return std::make_unique<DWA>(temperature); };
          })});
   r.add({"uw", "uncertainty weighting exp(-s_i), s_i trained by SGD inside the stage (Kendall et al. 2018, CVPR)",
-         {{"name", "uw"}, {"lr", 1e-3}, {"form", "unit"}}, factory([](OptionReader& o) {
-           const real lr = o.get<real>("lr", real(1e-3));
-           const std::string form = o.get<std::string>("form", "unit");
-           o.check(form == "unit" || form == "libmtl", "form", "\"unit\" or \"libmtl\"");
+         {option<real>("lr", real(1e-3), "learning rate of the log-variances s_i", Range::at_least(0)),
+          option<std::string>("form", "unit",
+                              "\"unit\": Σ exp(−s_i)L_i + s_i from s = 0; \"libmtl\": Kendall et al.'s Eq. 7 from s = −0.5",
+                              Range::one_of({"unit", "libmtl"}))},
+         factory([](OptionReader& o) {
+           const real lr = o.require<real>("lr");
+           const std::string form = o.require<std::string>("form");
            const auto f = form == "unit" ? UncertaintyWeighting::Form::unit : UncertaintyWeighting::Form::libmtl;
            return [=] { return std::make_unique<UncertaintyWeighting>(lr, f); };
          })});

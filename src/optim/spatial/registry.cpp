@@ -2,8 +2,8 @@
 
 namespace mtlgrad {
 
-const Registry<Aggregator>& aggregators() {
-  static const Registry<Aggregator> r = [] {
+Registry<Aggregator>& aggregators() {
+  static Registry<Aggregator> r = [] {
     Registry<Aggregator> reg("aggregator");
     detail::register_basic_aggregators(reg);
     detail::register_memory_aggregators(reg);

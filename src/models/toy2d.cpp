@@ -1,4 +1,4 @@
-#include "models/toy2d.hpp"
+#include "mtlgrad/models/toy2d.hpp"
 
 #include <sstream>
 
@@ -38,21 +38,18 @@ std::string Toy2d::describe() const {
   return s.str();
 }
 
-ModelEntry toy2d_entry() {
-  ModelEntry e;
-  e.name = "toy2d";
-  e.summary = "CAGrad's two-objective 2-D toy (Liu et al. 2021); parameter x = (x1, x2), no heads";
-  e.defaults = {{"start", {-8.5, 7.5}}};
-  e.default_config = "models/configs/toy2d.json";
-  e.make = [](const nlohmann::json& spec, const std::string& path, ModelContext&) -> std::unique_ptr<MultiTaskModel> {
-    OptionReader r(spec, path);
-    r.declare("name");
-    const auto start = r.get<std::array<real, 2>>("start", {real(-8.5), real(7.5)});
-    r.check(std::isfinite(start[0]) && std::isfinite(start[1]), "start", "two finite numbers");
-    r.finish();
-    return std::make_unique<Toy2d>(start);
-  };
-  return e;
+ModelRegistry::Entry toy2d_entry() {
+  return {"toy2d", "CAGrad's two-objective 2-D toy (Liu et al. 2021); parameter x = (x1, x2), no heads",
+          {option<std::array<real, 2>>("start", {real(-8.5), real(7.5)}, "the starting point x = (x1, x2)")},
+          [](const nlohmann::json& spec, const std::string& path, ModelContext&) -> std::unique_ptr<MultiTaskModel> {
+            OptionReader r(spec, path);
+            r.declare("name");
+            const auto start = r.require<std::array<real, 2>>("start");
+            r.check(std::isfinite(start[0]) && std::isfinite(start[1]), "start", "two finite numbers");
+            r.finish();
+            return std::make_unique<Toy2d>(start);
+          },
+          ModelInfo{false, "models/configs/toy2d.json"}};
 }
 
 }  // namespace mtlgrad::models

@@ -15,7 +15,7 @@
 
 #include <array>
 
-#include "mtlgrad/mtl/model.hpp"
+#include "mtlgrad/models/registry.hpp"
 
 namespace mtlgrad::models {
 
@@ -38,6 +38,6 @@ class Toy2d : public MultiTaskModel {
 };
 
 /// The registry entry.
-ModelEntry toy2d_entry();
+ModelRegistry::Entry toy2d_entry();
 
 }  // namespace mtlgrad::models

@@ -1,0 +1,55 @@
+#pragma once
+/// @file registry.hpp
+/// The models layer's registry: a config's "model" section names an entry here. The trainer's
+/// layer (mtl/) knows only MultiTaskModel; which models exist, what data they train on and how
+/// they are built is this layer's.
+///
+/// A program that links mtlgrad registers its own model before it runs anything:
+///
+///     mtlgrad::model_registry().add({"my_mlp", "a two-task MLP",
+///                            {mtlgrad::option<std::size_t>("hidden", 32, "trunk width", mtlgrad::Range::at_least(1))},
+///                            [](const nlohmann::json& o, const std::string&, mtlgrad::ModelContext& ctx)
+///                                -> std::unique_ptr<mtlgrad::MultiTaskModel> { ... },
+///                            mtlgrad::ModelInfo{true, ""}});
+///
+/// (docs/extending.md has the whole example, and mtlgrad/models/shared_trunk.hpp the short way to build one.)
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "mtlgrad/core/registry.hpp"
+#include "mtlgrad/core/rng.hpp"
+#include "mtlgrad/data/dataset.hpp"
+#include "mtlgrad/mtl/model.hpp"
+
+namespace mtlgrad {
+
+/// What a model factory gets besides its own "model" section.
+struct ModelContext {
+  Rng init_rng;                 ///< initialises the parameters
+  Rng data_rng;                 ///< orders the mini-batches
+  const DataSplit* data = nullptr;  ///< the config's "data" section, built; nullptr without one
+  std::size_t batch_size = 32;  ///< the config's "batch_size"
+};
+
+/// A model's own facts besides its options.
+struct ModelInfo {
+  bool needs_data = false;     ///< the config must have a "data" section (and must not without)
+  std::string default_config;  ///< its default experiment config, relative to the source tree ("" if none)
+};
+inline nlohmann::json extra_json(const ModelInfo& i) {
+  return {{"needs_data", i.needs_data}, {"default_config", i.default_config}};
+}
+
+using ModelRegistry = Registry<MultiTaskModel, ModelInfo, ModelContext>;
+
+/// Every registered model (toy2d, hps_mlp, then any a program adds).
+ModelRegistry& model_registry();
+
+/// Builds the model named by spec["name"]; an unknown name lists what exists. A model with data
+/// without a "data" section (or the reverse) is a ConfigError.
+std::unique_ptr<MultiTaskModel> make_model(const nlohmann::json& spec, const std::string& path, ModelContext& ctx);
+
+}  // namespace mtlgrad
