@@ -31,7 +31,7 @@ std::string scratch(const std::string& name) {
   return dir.string();
 }
 
-/// ALGORITHMS.md §5 written out with <cmath>.
+/// f1 + f2 of docs/algorithms.md "The 2-D toy", written out with <cmath>.
 double toy_sum(double x1, double x2) {
   const double lower = 5e-6;
   const double f1_log = std::log(std::max(std::abs(0.5 * (-x1 - 7) - std::tanh(-x2)), lower)) + 6;
@@ -51,7 +51,7 @@ nlohmann::json toy(std::size_t steps) {
 
 TEST_SUITE("plots") {
 
-TEST_CASE("the toy contour grid is f1 + f2 of ALGORITHMS.md section 5") {
+TEST_CASE("the toy contour grid is f1 + f2 of the 2-D toy in docs/algorithms.md") {
   const std::string data = toy_contour_data(-10, 10, 5);
   std::istringstream in(data);
   std::string line;
