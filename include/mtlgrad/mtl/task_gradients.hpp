@@ -32,6 +32,9 @@ struct ParameterLayout {
   std::size_t total_size = 0;                      ///< P + Σ head sizes
 
   explicit ParameterLayout(MultiTaskModel& model);
+  /// θ_s, then each head's in task order: the order of a flat vector under scope "all" and of the
+  /// trainer's parameter list.
+  std::vector<NamedParameter> all() const;
   ParameterLayout() = default;
 };
 
