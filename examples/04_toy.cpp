@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     script << "\n-7 " << kParetoX2 << "\n7 " << kParetoX2 << "\ne\n";
   }
   script << "unset multiplot\n";
-  mtlgrad::write_file_atomic(out + "/contour.dat", mtlgrad::toy_contour_data(-10, 10, 101));
+  mtlgrad::write_file_atomic(out + "/contour.dat", mtlgrad::landscape_data(mtlgrad::models::toy2d_landscape(), 101));
   const mtlgrad::GnuplotRun plot = mtlgrad::run_gnuplot(out, "trajectories", script.str(), {"trajectories.png"});
   if (plot.drawn)
     std::printf("\ntrajectories over the contour of f1 + f2: %s/trajectories.png\n", out.c_str());

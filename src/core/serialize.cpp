@@ -41,6 +41,16 @@ nlohmann::json flat_json(const Tensor& t) {
   return data;
 }
 
+Tensor state_tensor(const nlohmann::json& s, const std::string& key, const std::string& who,
+                    std::optional<Shape> expected) {
+  const std::string what = who + ": load_state: '" + key + "'";
+  if (!s.is_object() || !s.contains(key)) throw std::invalid_argument(what + " is missing");
+  Tensor x = tensor_from_json(s[key], what);
+  if (expected && shape_of(x) != *expected)
+    throw std::invalid_argument(what + " has shape " + shape_str(x) + ", expected " + shape_str(*expected));
+  return x;
+}
+
 Tensor tensor_from_json(const nlohmann::json& j, const std::string& what) {
   if (!j.is_object() || !j.contains("shape") || !j.contains("data"))
     throw std::invalid_argument(what + ": expected {\"shape\": [r, c], \"data\": [...]}");

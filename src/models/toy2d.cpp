@@ -38,6 +38,20 @@ std::string Toy2d::describe() const {
   return s.str();
 }
 
+PlaneLandscape toy2d_landscape() {
+  PlaneLandscape l;
+  l.value_label = "f_1 + f_2";
+  l.value = [](const Tensor& points) {
+    Tape tape;
+    const auto f = Toy2d::objectives(tape.constant(points));
+    std::vector<double> v(points.shape()[0]);
+    for (std::size_t k = 0; k < v.size(); ++k) v[k] = double(f[0].value()(k, 0) + f[1].value()(k, 0));
+    return v;
+  };
+  l.pareto_set = {{-7, -8.3552}, {7, -8.3552}};
+  return l;
+}
+
 ModelRegistry::Entry toy2d_entry() {
   return {"toy2d", "CAGrad's two-objective 2-D toy (Liu et al. 2021); parameter x = (x1, x2), no heads",
           {option<std::array<real, 2>>("start", {real(-8.5), real(7.5)}, "the starting point x = (x1, x2)")},
@@ -49,7 +63,7 @@ ModelRegistry::Entry toy2d_entry() {
             r.finish();
             return std::make_unique<Toy2d>(start);
           },
-          ModelInfo{false, "models/configs/toy2d.json"}};
+          ModelInfo{false, "models/configs/toy2d.json", toy2d_landscape()}};
 }
 
 }  // namespace mtlgrad::models

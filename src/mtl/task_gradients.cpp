@@ -39,6 +39,12 @@ ParameterLayout::ParameterLayout(MultiTaskModel& model) : shared(model.shared_pa
   }
 }
 
+std::vector<NamedParameter> ParameterLayout::all() const {
+  std::vector<NamedParameter> all = shared;
+  for (const auto& h : heads) all.insert(all.end(), h.begin(), h.end());
+  return all;
+}
+
 void unflatten(const Tensor& flat, std::size_t offset, Tensor& out) {
   std::copy_n(flat.data() + offset, out.size(), out.data());
 }

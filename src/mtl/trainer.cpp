@@ -51,17 +51,13 @@ Trainer::Trainer(MultiTaskModel& model, std::unique_ptr<Aggregator> aggregator, 
     throw std::invalid_argument("trainer: task_weights has " + std::to_string(weights_.size()) +
                                 " values but the model has " + std::to_string(T) + " tasks");
   // The temporal stage sees every parameter: shared first, then each head (the layout's order).
-  for (const auto& p : layout_.shared) params_.push_back(&p.param->value);
-  for (const auto& h : layout_.heads)
-    for (const auto& p : h) params_.push_back(&p.param->value);
+  for (const auto& p : layout_.all()) params_.push_back(&p.param->value);
   aggregators_.push_back(std::move(aggregator));
   if (options_.granularity == Granularity::representation && options_.scope != GradientScope::shared)
     throw std::invalid_argument("trainer: granularity \"representation\" needs scope \"shared\"");
   if (options_.granularity == Granularity::per_layer) {
     // Groups: consecutive parameters sharing the name prefix before the last '.'.
-    auto all = layout_.shared;
-    if (options_.scope == GradientScope::all)
-      for (const auto& h : layout_.heads) all.insert(all.end(), h.begin(), h.end());
+    const auto all = options_.scope == GradientScope::all ? layout_.all() : layout_.shared;
     std::size_t col = 0;
     for (const auto& p : all) {
       const auto dot = p.name.rfind('.');
@@ -245,9 +241,7 @@ bool Trainer::params_finite(std::string& problem) const {
   for (const Tensor* v : params_)
     if (!all_finite(*v)) {
       // params_ is the layout's order: shared, then each head. Name the first non-finite entry.
-      auto all = layout_.shared;
-      for (const auto& h : layout_.heads) all.insert(all.end(), h.begin(), h.end());
-      for (const auto& p : all)
+      for (const auto& p : layout_.all())
         for (std::size_t c = 0; c < p.param->value.size(); ++c)
           if (!std::isfinite(p.param->value.data()[c])) {
             problem = "the optimizer '" + optimizer_->name() + "' made a non-finite step: parameter " + p.name + "[" +
@@ -324,9 +318,7 @@ void Trainer::check_finite() {
       // Name the parameter that column c belongs to.
       std::size_t off = 0;
       std::string pname = "?";
-      auto all = layout_.shared;
-      for (const auto& h : layout_.heads) all.insert(all.end(), h.begin(), h.end());
-      for (const auto& p : all) {
+      for (const auto& p : layout_.all()) {
         if (c < off + p.param->value.size()) {
           pname = p.name + "[" + std::to_string(c - off) + "]";
           break;
@@ -387,9 +379,7 @@ nlohmann::json Trainer::aggregator_state() const {
 
 nlohmann::json Trainer::state() const {
   nlohmann::json params = nlohmann::json::object();
-  auto all = layout_.shared;
-  for (const auto& h : layout_.heads) all.insert(all.end(), h.begin(), h.end());
-  for (const auto& p : all) params[p.name] = tensor_to_json(p.param->value);
+  for (const auto& p : layout_.all()) params[p.name] = tensor_to_json(p.param->value);
   return {{"step", step_},
           {"skipped", skipped_},
           {"solver_capped", solver_capped_},
@@ -402,10 +392,8 @@ nlohmann::json Trainer::state() const {
 
 void Trainer::load_state(const nlohmann::json& s) {
   try {
-    auto all = layout_.shared;
-    for (const auto& h : layout_.heads) all.insert(all.end(), h.begin(), h.end());
     const auto& params = state_field(s, "params", "trainer");
-    for (const auto& p : all) {
+    for (const auto& p : layout_.all()) {
       if (!params.contains(p.name)) throw std::invalid_argument("checkpoint: parameter '" + p.name + "' is missing");
       Tensor v = tensor_from_json(params.at(p.name), "checkpoint: parameter " + p.name);
       if (shape_of(v) != shape_of(p.param->value))

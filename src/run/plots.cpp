@@ -13,7 +13,6 @@
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/process.hpp"
 #include "mtlgrad/core/serialize.hpp"
-#include "mtlgrad/models/toy2d.hpp"
 #include "plots_detail.hpp"
 
 namespace mtlgrad {
@@ -96,22 +95,22 @@ GnuplotRun run_gnuplot(const std::string& dir, const std::string& stem, const st
   return run;
 }
 
-std::string toy_contour_data(double lo, double hi, std::size_t n) {
+std::string landscape_data(const PlaneLandscape& landscape, std::size_t n) {
+  const double lo = landscape.lo, hi = landscape.hi;
   Tensor pts = xt::zeros<real>({n * n, std::size_t(2)});
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t j = 0; j < n; ++j) {
       pts(i * n + j, 0) = real(lo + (hi - lo) * double(i) / double(n - 1));
       pts(i * n + j, 1) = real(lo + (hi - lo) * double(j) / double(n - 1));
     }
-  Tape tape;
-  const auto f = models::Toy2d::objectives(tape.constant(pts));
+  const std::vector<double> v = landscape.value(pts);
   std::string s;
   char buf[96];
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t j = 0; j < n; ++j) {
       const std::size_t k = i * n + j;
       std::snprintf(buf, sizeof buf, "%.6g %.6g %.6g\n", double(pts(k, 0)), double(pts(k, 1)),
-                    double(f[0].value()(k, 0) + f[1].value()(k, 0)));
+                    v[k]);
       s += buf;
     }
     s += "\n";
@@ -134,16 +133,17 @@ bool plot_run(const std::string& dir) {
     s << (k ? ", " : "") << "'metrics.csv' skip 1 using 1:" << cols[k] + 1 << " with lines lw 2 title " << gnuplot_string(tasks[k]);
   s << "\n";
   bool ok = run_gnuplot(dir, "loss", s.str(), {"loss.png"}).drawn;
-  if (model_name(dir) == "toy2d" && c.col("x_0") >= 0 && c.col("x_1") >= 0) {
+  const PlaneLandscape* land = landscape_of(dir);
+  if (land && c.col("x_0") >= 0 && c.col("x_1") >= 0) {
     try {
       write_file_atomic(dir + "/trajectory.dat", path_data(c));
     } catch (const std::exception&) {
       return false;
     }
     std::ostringstream t;
-    t << toy_background(dir) << preamble("trajectory.png", 760, 700) << "set title "
-      << gnuplot_string("toy2d: path of x over f_1 + f_2 — " + name) << " noenhanced\nset key below\nplot "
-      << toy_layers() << path_clauses("trajectory.dat", 0, c.rows.size(), "path (circle: start, diamond: end)", 1)
+    t << landscape_background(dir, *land) << preamble("trajectory.png", 760, 700) << "set title "
+      << gnuplot_string(model_name(dir) + ": path of x over " + land->value_label + " — " + name)
+      << " noenhanced\nset key below\nplot " << landscape_layers(*land) << path_clauses("trajectory.dat", 0, c.rows.size(), "path (circle: start, diamond: end)", 1)
       << "\n";
     ok = run_gnuplot(dir, "trajectory", t.str(), {"trajectory.png"}).drawn && ok;
   }
@@ -177,7 +177,7 @@ class PlotsObserver : public RunObserver {
 ObserverEntry plots_observer_entry() {
   ObserverEntry e;
   e.key = "plots";
-  e.summary = "PNG plots of the run with gnuplot where installed: loss.png, trajectory.png for toy2d (never fails a run)";
+  e.summary = "PNG plots of the run with gnuplot where installed: loss.png, trajectory.png for a model with a landscape, e.g. toy2d (never fails a run)";
   e.defaults = {{"enabled", true}};
   e.always = true;
   e.make = [](const nlohmann::json& section, const std::string& path, Trainer&) -> std::unique_ptr<RunObserver> {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/models/registry.hpp"
 #include "mtlgrad/run/plots.hpp"
 
 namespace mtlgrad::plots_detail {
@@ -61,6 +62,12 @@ inline std::string model_name(const std::string& run_dir) {
   }
 }
 
+/// The landscape the model of the run in `run_dir` describes (models/registry.hpp), or nullptr.
+inline const PlaneLandscape* landscape_of(const std::string& run_dir) {
+  const auto* e = model_registry().find(model_name(run_dir));
+  return e && e->extra.landscape ? &*e->extra.landscape : nullptr;
+}
+
 /// The terminal and its output, "<output>.tmp" (run_gnuplot renames it when gnuplot succeeded).
 inline std::string preamble(const std::string& output, int width, int height) {
   std::ostringstream s;
@@ -71,21 +78,26 @@ inline std::string preamble(const std::string& output, int width, int height) {
   return s.str();
 }
 
-/// The contour background of the toy: toy_contour.dat (written if missing) as an image, its
-/// contour lines, and the Pareto set. `prefix` goes before each plot clause list.
-inline std::string toy_background(const std::string& dir) {
-  const std::string data = dir + "/toy_contour.dat";
-  if (!fs::exists(data)) write_file_atomic(data, toy_contour_data(-10, 10, 101));
-  return "set contour base\nset cntrparam levels 24\nunset surface\nset view map\nset table 'toy_contour_lines.dat'\n"
-         "splot 'toy_contour.dat' using 1:2:3 with lines notitle\nunset table\nunset contour\n"
-         "$pareto << EOD\n-7 -8.3552\n7 -8.3552\nEOD\n"
-         "set xrange [-10:10]\nset yrange [-10:10]\nset size ratio -1\nset xlabel 'x_1'\nset ylabel 'x_2'\n"
-         "set palette defined (0 '#ffffff', 1 '#e3eef8', 2 '#b9d4ea', 3 '#8fb8dc')\nset cblabel 'f_1 + f_2'\n";
+/// The background of a landscape: landscape.dat (written if missing) as an image, its contour
+/// lines and the Pareto set, for a plot whose clause list starts with landscape_layers().
+inline std::string landscape_background(const std::string& dir, const PlaneLandscape& l) {
+  const std::string data = dir + "/landscape.dat";
+  if (!fs::exists(data)) write_file_atomic(data, landscape_data(l, 101));
+  std::ostringstream s;
+  s << "set contour base\nset cntrparam levels 24\nunset surface\nset view map\nset table 'landscape_lines.dat'\n"
+       "splot 'landscape.dat' using 1:2:3 with lines notitle\nunset table\nunset contour\n$pareto << EOD\n";
+  for (const auto& p : l.pareto_set) s << p[0] << " " << p[1] << "\n";
+  s << "EOD\nset xrange [" << l.lo << ":" << l.hi << "]\nset yrange [" << l.lo << ":" << l.hi
+    << "]\nset size ratio -1\nset xlabel 'x_1'\nset ylabel 'x_2'\n"
+       "set palette defined (0 '#ffffff', 1 '#e3eef8', 2 '#b9d4ea', 3 '#8fb8dc')\nset cblabel "
+    << gnuplot_string(l.value_label) << "\n";
+  return s.str();
 }
 
-inline std::string toy_layers() {
-  return "'toy_contour.dat' using 1:2:3 with image notitle, 'toy_contour_lines.dat' using 1:2 with lines "
-         "lc rgb '#888888' lw 0.5 notitle, $pareto using 1:2 with lines lc rgb '#d62728' lw 4 title 'Pareto set'";
+inline std::string landscape_layers(const PlaneLandscape& l) {
+  return std::string("'landscape.dat' using 1:2:3 with image notitle, 'landscape_lines.dat' using 1:2 with lines "
+                     "lc rgb '#888888' lw 0.5 notitle") +
+         (l.pareto_set.empty() ? "" : ", $pareto using 1:2 with lines lc rgb '#d62728' lw 4 title 'Pareto set'");
 }
 
 /// One run's path: "x1 x2" lines from the x_0, x_1 columns of its metrics.csv (whitespace-separated

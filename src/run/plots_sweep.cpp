@@ -138,10 +138,12 @@ std::string path_label(const std::string& run_dir) {
   return label.empty() ? fs::path(run_dir).filename().string() : label;
 }
 
-/// The toy: one panel per group of every key but model.start, each run's path over the contour.
+/// A model with a landscape (the toy): one panel per group of every key but model.start, each run's path over the contour.
 void plot_sweep_trajectories(const SweepTable& table, const std::string& dir) {
-  if (table.rows.empty() || table.rows.front().run_dirs.empty() || model_name(table.rows.front().run_dirs.front()) != "toy2d")
-    return;
+  if (table.rows.empty() || table.rows.front().run_dirs.empty()) return;
+  const std::string& first = table.rows.front().run_dirs.front();
+  const PlaneLandscape* land = landscape_of(first);
+  if (!land) return;
   std::vector<std::string> labels;
   std::vector<std::vector<std::string>> runs;
   for (const auto& row : table.rows) {
@@ -162,13 +164,15 @@ void plot_sweep_trajectories(const SweepTable& table, const std::string& dir) {
   }
   const std::size_t P = labels.size(), across = std::min<std::size_t>(P, 3), down = (P + across - 1) / across;
   std::ostringstream s, paths;
-  s << toy_background(dir) << preamble("trajectories.png", int(520 * across), int(500 * down))
-    << "set multiplot layout " << down << "," << across
-    << " title 'toy2d: paths over f_1 + f_2 (circle: start, diamond: end, red: Pareto set)'\nunset colorbox\n"
+  s << landscape_background(dir, *land) << preamble("trajectories.png", int(520 * across), int(500 * down))
+    << "set multiplot layout " << down << "," << across << " title "
+    << gnuplot_string(model_name(first) + ": paths over " + land->value_label + " (circle: start, diamond: end" +
+                      (land->pareto_set.empty() ? ")" : ", red: Pareto set)"))
+    << "\nunset colorbox\n"
        "set key below font ',9' noenhanced\n";
   std::size_t block = 0;
   for (std::size_t p = 0; p < P; ++p) {
-    s << "set title " << gnuplot_string(labels[p]) << " noenhanced\nplot " << toy_layers();
+    s << "set title " << gnuplot_string(labels[p]) << " noenhanced\nplot " << landscape_layers(*land);
     for (std::size_t k = 0; k < runs[p].size(); ++k) {
       const Csv c = read_csv(runs[p][k] + "/metrics.csv");
       if (c.col("x_0") < 0 || c.col("x_1") < 0 || c.rows.empty()) continue;

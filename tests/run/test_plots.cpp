@@ -15,6 +15,7 @@
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/process.hpp"
 #include "mtlgrad/core/serialize.hpp"
+#include "mtlgrad/models/toy2d.hpp"
 #include "mtlgrad/run/experiment.hpp"
 #include "mtlgrad/run/plots.hpp"
 #include "test_util.hpp"
@@ -31,7 +32,7 @@ std::string scratch(const std::string& name) {
   return dir.string();
 }
 
-/// ALGORITHMS.md §5 written out with <cmath>.
+/// f1 + f2 of docs/algorithms.md "The 2-D toy", written out with <cmath>.
 double toy_sum(double x1, double x2) {
   const double lower = 5e-6;
   const double f1_log = std::log(std::max(std::abs(0.5 * (-x1 - 7) - std::tanh(-x2)), lower)) + 6;
@@ -51,8 +52,8 @@ nlohmann::json toy(std::size_t steps) {
 
 TEST_SUITE("plots") {
 
-TEST_CASE("the toy contour grid is f1 + f2 of ALGORITHMS.md section 5") {
-  const std::string data = toy_contour_data(-10, 10, 5);
+TEST_CASE("the toy contour grid is f1 + f2 of the 2-D toy in docs/algorithms.md") {
+  const std::string data = landscape_data(models::toy2d_landscape(), 5);
   std::istringstream in(data);
   std::string line;
   std::size_t points = 0, blanks = 0;
@@ -79,7 +80,7 @@ TEST_CASE("the plots observer draws loss.png and the toy trajectory unless disab
   const nlohmann::json s_off = run_experiment(cfg, off);
   CHECK(fs::exists(on + "/loss.gp"));
   CHECK(fs::exists(on + "/trajectory.gp"));
-  CHECK(fs::exists(on + "/toy_contour.dat"));
+  CHECK(fs::exists(on + "/landscape.dat"));
   CHECK_FALSE(fs::exists(off + "/loss.gp"));
   CHECK_FALSE(s_off.contains("plots"));
   if (gnuplot_terminal().empty()) {

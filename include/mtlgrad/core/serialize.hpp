@@ -7,6 +7,7 @@
 /// to JSON (or to its binary form, CBOR) and restored is bit-identical. Non-finite values are not
 /// representable in JSON; to_json throws rather than writing null.
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +19,11 @@ namespace mtlgrad {
 nlohmann::json tensor_to_json(const Tensor& t);
 /// Throws std::invalid_argument naming `what` on a malformed value or a size that disagrees.
 Tensor tensor_from_json(const nlohmann::json& j, const std::string& what);
+/// The tensor field `key` of a stage's stored state `s` (load_state), `who` naming the stage:
+/// "<who>: load_state: '<key>' is missing", tensor_from_json's errors, and with `expected`
+/// "<who>: load_state: '<key>' has shape [a,b], expected [c,d]".
+Tensor state_tensor(const nlohmann::json& s, const std::string& key, const std::string& who,
+                    std::optional<Shape> expected = std::nullopt);
 
 /// A flat JSON list of the tensor's values, row-major.
 nlohmann::json flat_json(const Tensor& t);

@@ -14,8 +14,12 @@
 ///
 /// (docs/extending.md has the whole example, and mtlgrad/models/shared_trunk.hpp the short way to build one.)
 
+#include <array>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,10 +38,22 @@ struct ModelContext {
   std::size_t batch_size = 32;  ///< the config's "batch_size"
 };
 
+/// The landscape drawn under the path of a model whose parameter is one point x ∈ R² (logged as
+/// the metrics columns x_0, x_1): the run layer (run/plots.hpp) draws trajectory.png from it
+/// without knowing which model it is.
+struct PlaneLandscape {
+  double lo = -10, hi = 10;  ///< the square [lo, hi]² drawn
+  std::string value_label;   ///< what value() gives, in gnuplot's enhanced text ("f_1 + f_2")
+  /// The shaded value at each row of an (n, 2) tensor of points, n numbers.
+  std::function<std::vector<double>(const Tensor& points)> value;
+  std::vector<std::array<double, 2>> pareto_set;  ///< a polyline drawn in red as "Pareto set" (may be empty)
+};
+
 /// A model's own facts besides its options.
 struct ModelInfo {
   bool needs_data = false;     ///< the config must have a "data" section (and must not without)
   std::string default_config;  ///< its default experiment config, relative to the source tree ("" if none)
+  std::optional<PlaneLandscape> landscape;  ///< set for a model whose parameter is a point of the plane
 };
 inline nlohmann::json extra_json(const ModelInfo& i) {
   return {{"needs_data", i.needs_data}, {"default_config", i.default_config}};

@@ -37,6 +37,10 @@ class Toy2d : public MultiTaskModel {
   Parameter x_;
 };
 
+/// f1 + f2 over [−10, 10]² and the Pareto set x2 = −8.3552, x1 ∈ [−7, 7] (the figure of CAGrad):
+/// what run/plots draws the path of x over.
+PlaneLandscape toy2d_landscape();
+
 /// The registry entry.
 ModelRegistry::Entry toy2d_entry();
 

@@ -1,6 +1,6 @@
 #pragma once
 /// @file agreement.hpp
-/// Gradient agreement, or task relatedness as the optimizer sees it (ALGORITHMS.md §3).
+/// Gradient agreement, or task relatedness as the optimizer sees it (docs/algorithms.md, "Gradient agreement").
 ///
 /// AgreementTracker: fed one StepRecord per step, it keeps for every pair (i, j)
 ///   - c_ij(t) = cos(g_i, g_j) of the ORIGINAL task gradients (StepRecord::cos; 0 when a norm is 0)

@@ -1,6 +1,6 @@
 #pragma once
 /// @file task_gradients.hpp
-/// Per-task gradients of one forward pass (ALGORITHMS.md §1, step 2).
+/// Per-task gradients of one forward pass (docs/algorithms.md, "The step pipeline", step 2).
 ///
 /// Row i of the Jacobian J is g_i = ∇_{θ_s}(w_i L_i): the gradients of the shared parameters,
 /// each flattened row-major and concatenated in shared_parameters() order. Each head θ_i receives
@@ -32,6 +32,9 @@ struct ParameterLayout {
   std::size_t total_size = 0;                      ///< P + Σ head sizes
 
   explicit ParameterLayout(MultiTaskModel& model);
+  /// θ_s, then each head's in task order: the order of a flat vector under scope "all" and of the
+  /// trainer's parameter list.
+  std::vector<NamedParameter> all() const;
   ParameterLayout() = default;
 };
 

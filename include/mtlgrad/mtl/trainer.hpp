@@ -1,6 +1,6 @@
 #pragma once
 /// @file trainer.hpp
-/// One multi-task training step (ALGORITHMS.md §1):
+/// One multi-task training step (docs/algorithms.md, "The step pipeline"):
 ///
 ///     [nag: evaluate at θ̃ = optimizer.lookahead(θ)]
 ///     forward once → L_1..L_T → per-task backward → J (T×P) + head gradients

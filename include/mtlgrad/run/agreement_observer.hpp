@@ -1,6 +1,6 @@
 #pragma once
 /// @file agreement_observer.hpp
-/// The run observer of config key "agreement" (ALGORITHMS.md §3, mtl/agreement.hpp):
+/// The run observer of config key "agreement" (docs/algorithms.md "Gradient agreement", mtl/agreement.hpp):
 ///
 ///     "agreement": {"beta": 0.99, "groups": 2, "tag_every": 0, "tag_lr": null, "history_every": 1}
 ///

@@ -1,7 +1,7 @@
 #pragma once
 /// @file experiment.hpp
 /// (layer "run": above models/, since it builds models from the registry)
-/// An experiment = one JSON config → one run directory (DESIGN.md "The command-line program").
+/// An experiment = one JSON config → one run directory (docs/design.md, "The run directory").
 ///
 /// Config keys (an unknown key is an error with a suggestion):
 ///
@@ -19,7 +19,7 @@
 /// | log_every        | one metrics.csv row every n steps (and the first and last)   | 100         |
 /// | eval_every       | held-out evaluation every n steps (0: only at the end)       | 0           |
 /// | task_weights     | fixed w_i                                                     | all 1       |
-/// | scope            | "shared" or "all" (ALGORITHMS.md §1)                          | "shared"    |
+/// | scope            | "shared" or "all" (docs/algorithms.md, "The step pipeline")   | "shared"    |
 /// | granularity      | "whole", "per_layer" or "representation" (trainer.hpp)        | "whole"     |
 /// | nonfinite        | "error" (stop, naming step/task/parameter) or "skip" (count)  | "error"     |
 /// | checkpoint_every | write checkpoint.cbor every n steps (0: never)                | 0           |

@@ -16,20 +16,22 @@
 /// Per run (the "plots" observer, config section {"plots": {"enabled": true}}, on by default):
 ///   - loss.png: every task's training loss against the step (metrics.csv), log scale when all
 ///     losses are positive;
-///   - trajectory.png (toy2d only): the path of x over the contour of f1 + f2 on [−10, 10]²
-///     (toy_contour.dat, computed with Toy2d::objectives), the start, the end and the Pareto set
-///     x2 = −8.3552, x1 ∈ [−7, 7] — the figure of CAGrad (Liu et al. 2021).
+///   - trajectory.png (a model whose registry entry describes a PlaneLandscape, e.g. toy2d): the
+///     path of x over the contour of the landscape (landscape.dat), the start, the end and the
+///     Pareto set — for toy2d f1 + f2 on [−10, 10]² and x2 = −8.3552, x1 ∈ [−7, 7], the figure of
+///     CAGrad (Liu et al. 2021).
 /// Per sweep (write_sweep_table):
 ///   - table.png: a bar per group and task of the table's headline metric (test accuracy where
 ///     present, else the final loss), the error bar ± one sample std;
 ///   - curves.png: per task the training loss (and the held-out accuracy when the runs evaluated
 ///     during training, eval_every > 0) against the step, the mean over each group's seeds;
-///   - trajectories.png (toy2d sweeps): one panel per group of every grid key but model.start and
+///   - trajectories.png (sweeps of such a model): one panel per group of every grid key but model.start and
 ///     seed, each run's path over the contour.
 
 #include <string>
 #include <vector>
 
+#include "mtlgrad/models/registry.hpp"
 #include "mtlgrad/run/observer.hpp"
 
 namespace mtlgrad {
@@ -58,11 +60,11 @@ struct GnuplotRun {
 GnuplotRun run_gnuplot(const std::string& dir, const std::string& stem, const std::string& script,
                        const std::vector<std::string>& outputs);
 
-/// f1 + f2 of the toy on an n×n grid of [lo, hi]², as gnuplot grid data ("x1 x2 f" lines, a blank
-/// line after each x1).
-std::string toy_contour_data(double lo, double hi, std::size_t n);
+/// The landscape's value on an n×n grid of its square, as gnuplot grid data ("x1 x2 value" lines,
+/// a blank line after each x1).
+std::string landscape_data(const PlaneLandscape& landscape, std::size_t n);
 
-/// loss.png (and trajectory.png for the toy) of the run directory `dir`; false if something was
+/// loss.png (and trajectory.png for a model with a landscape) of the run directory `dir`; false if something was
 /// not drawn.
 bool plot_run(const std::string& dir);
 

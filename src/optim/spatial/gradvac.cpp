@@ -77,12 +77,7 @@ void GradVac::load_state(const nlohmann::json& s) {
   const auto t = s["t"].get<std::uint64_t>();
   const auto T = s["tasks"].get<std::size_t>();
   if (t == 0) return reset();
-  if (!s.contains("phi")) throw std::invalid_argument("gradvac: load_state: 'phi' is missing");
-  Tensor phi = tensor_from_json(s["phi"], "gradvac: load_state: 'phi'");
-  if (phi.shape(0) != T || phi.shape(1) != T)
-    throw std::invalid_argument("gradvac: load_state: 'phi' has shape " + shape_str(phi) + ", expected [" +
-                                std::to_string(T) + "," + std::to_string(T) + "]");
-  phi_ = std::move(phi);
+  phi_ = state_tensor(s, "phi", "gradvac", Shape{T, T});
   t_ = t;
   T_ = T;
 }

@@ -94,13 +94,7 @@ nlohmann::json PairMemoryPCGrad::options() const {
 }
 
 Tensor PairMemoryPCGrad::read_pair_tensor(const nlohmann::json& s, const char* key, std::size_t T) const {
-  const std::string what = name() + ": load_state: '" + key + "'";
-  if (!s.contains(key)) throw std::invalid_argument(what + " is missing");
-  Tensor x = tensor_from_json(s[key], what);
-  if (x.shape(0) != T || x.shape(1) != T)
-    throw std::invalid_argument(what + " has shape " + shape_str(x) + ", expected [" + std::to_string(T) +
-                                "," + std::to_string(T) + "] for T = " + std::to_string(T) + " tasks");
-  return x;
+  return state_tensor(s, key, name(), Shape{T, T});
 }
 
 // ada-pcgrad -------------------------------------------------------------------------------------

@@ -56,8 +56,7 @@ void PCGradMomentum::load_state(const nlohmann::json& s) {
                                 s.dump().substr(0, 80));
   const auto t = s["t"].get<std::uint64_t>();
   if (t == 0) return reset();
-  if (!s.contains("m")) throw std::invalid_argument("pcgrad-momentum: load_state: 'm' is missing");
-  m_ = tensor_from_json(s["m"], "pcgrad-momentum: load_state: 'm'");
+  m_ = state_tensor(s, "m", "pcgrad-momentum");
   t_ = t;
 }
 
