@@ -44,9 +44,9 @@ inline CliRun run_cli(const std::string& command, const std::string& input, cons
   return r;
 }
 
-/// Starts `args` (args[0] a path) without a shell, in `cwd`, stdout to `out` and stderr to `err`,
-/// with `env` ("NAME=value") replacing those variables of ours; returns its pid. Everything the
-/// child needs is prepared before fork: after it, only async-signal-safe calls.
+/// Starts `args` (args[0] a path, or a program on PATH) without a shell, in `cwd`, stdout to `out`
+/// and stderr to `err` (one file when they are the same path), with `env` ("NAME=value") replacing
+/// those variables of ours; returns its pid. Everything the child needs is prepared before fork.
 inline pid_t spawn_process(const std::vector<std::string>& args, const std::filesystem::path& cwd,
                            const std::filesystem::path& out, const std::filesystem::path& err,
                            const std::vector<std::string>& env = {}) {
@@ -63,16 +63,16 @@ inline pid_t spawn_process(const std::vector<std::string>& args, const std::file
   for (const auto& v : vars) envp.push_back(const_cast<char*>(v.c_str()));
   envp.push_back(nullptr);
   const int fo = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int fe = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int fe = err == out ? fo : ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   const std::string dir = cwd.string();
   const pid_t pid = ::fork();
   if (pid == 0) {
     if (fo < 0 || fe < 0 || ::dup2(fo, 1) < 0 || ::dup2(fe, 2) < 0 || ::chdir(dir.c_str()) != 0) ::_exit(127);
-    ::execve(argv[0], argv.data(), envp.data());
+    ::execvpe(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   if (fo >= 0) ::close(fo);
-  if (fe >= 0) ::close(fe);
+  if (fe >= 0 && fe != fo) ::close(fe);
   return pid;
 }
 

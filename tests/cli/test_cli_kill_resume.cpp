@@ -18,6 +18,7 @@
 #include <fstream>
 #include <thread>
 
+#include "cli/cli_util.hpp"
 #include "mtlgrad/run/checkpoint.hpp"
 
 namespace fs = std::filesystem;
@@ -25,10 +26,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using mtlgrad::test::slurp;
 
 // The toy for 60 000 steps (about a second or more), a checkpoint every 2 000.
 const char* const kConfig = R"({"name": "kill", "seed": 1, "model": {"name": "toy2d", "start": [-8.5, 7.5]},
@@ -41,34 +39,13 @@ std::vector<std::string> run_args(const fs::path& config, const fs::path& out, b
   return a;
 }
 
-// Starts the binary with stdout and stderr to `log`; returns its pid. (Everything the child needs
-// is prepared before fork: after it, only async-signal-safe calls.)
+// Starts the binary with stdout and stderr to `log`; returns its pid.
 pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
-  std::vector<char*> argv;
-  for (const auto& s : args) argv.push_back(const_cast<char*>(s.c_str()));
-  argv.push_back(nullptr);
-  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  REQUIRE(fd >= 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    if (::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) ::_exit(127);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(fd);
-  return pid;
-}
-
-int wait_status(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) FAIL("waitpid failed");
-  return status;
+  return mtlgrad::test::spawn_process(args, fs::current_path(), log, log);
 }
 
 int run_to_end(const std::vector<std::string>& args, const fs::path& log) {
-  const int status = wait_status(spawn(args, log));
+  const int status = mtlgrad::test::wait_process(spawn(args, log));
   INFO(slurp(log));
   REQUIRE(WIFEXITED(status));
   return WEXITSTATUS(status);
@@ -157,7 +134,7 @@ TEST_CASE("kill -9 after a checkpoint then --resume: the same bytes as an uninte
   REQUIRE_MESSAGE(wait_for_file(cut / "checkpoint.cbor", pid), "the run ended before its first checkpoint");
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   REQUIRE(::kill(pid, SIGKILL) == 0);
-  const int status = wait_status(pid);
+  const int status = mtlgrad::test::wait_process(pid);
   REQUIRE_MESSAGE(WIFSIGNALED(status), "the run ended before it could be killed");
   CHECK(WTERMSIG(status) == SIGKILL);
   CHECK_FALSE(fs::exists(cut / "summary.json"));
@@ -203,7 +180,7 @@ TEST_CASE("kill -9 in the middle of writing: whatever is on disk parses") {
     REQUIRE(wait_for_file(out / "checkpoint.cbor", pid));
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     REQUIRE(::kill(pid, SIGKILL) == 0);
-    REQUIRE(WIFSIGNALED(wait_status(pid)));
+    REQUIRE(WIFSIGNALED(mtlgrad::test::wait_process(pid)));
     check_files_whole(out);
   }
   fs::remove_all(root);

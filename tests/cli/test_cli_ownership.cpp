@@ -24,15 +24,13 @@
 
 #include "mtlgrad/core/dir_lock.hpp"
 #include "mtlgrad/core/tensor.hpp"
+#include "cli/cli_util.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using mtlgrad::test::slurp;
 
 fs::path scratch(const std::string& name) {
   const fs::path d = fs::temp_directory_path() / ("mtlgrad_cli_own_" + name + "_" + std::to_string(::getpid()));
@@ -41,28 +39,14 @@ fs::path scratch(const std::string& name) {
   return d;
 }
 
-// Starts argv (no shell) with stdout and stderr to `log`, in the source directory; returns its pid.
+
+// Starts args with stdout and stderr to `log`, in the source directory; returns its pid.
 pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
-  std::vector<char*> argv;
-  for (const auto& s : args) argv.push_back(const_cast<char*>(s.c_str()));
-  argv.push_back(nullptr);
-  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  REQUIRE(fd >= 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    if (::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0 || ::chdir(MTLGRAD_SOURCE_DIR) != 0) ::_exit(127);
-    ::execvp(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(fd);
-  return pid;
+  return mtlgrad::test::spawn_process(args, MTLGRAD_SOURCE_DIR, log, log);
 }
 
 int exit_code(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return -1;
+  const int status = mtlgrad::test::wait_process(pid);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
