@@ -2,6 +2,7 @@
 //   L_i(θ, h_i) = ½‖θ − a_i‖² + ½‖h_i − b_i‖²,  so  g_i = ∇_θ(w_i L_i) = w_i(θ − a_i),
 //   ∇_{h_i}(w_i L_i) = w_i(h_i − b_i).
 #include "test_util.hpp"
+#include "scripted_stage.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -63,40 +64,12 @@ std::unique_ptr<Trainer> make(Quadratics& m, const std::string& agg, json opt, T
   return std::make_unique<Trainer>(m, make_aggregator(json{{"name", agg}}), make_optimizer(opt), o, Rng(0));
 }
 
-/// A test-only stage: d = Σ_i g_i (the weighting "sum"), except at the steps in `bad`, where d's
-/// last entry is scaled by `factor` (inf: a non-finite direction; 1e306: a finite d whose step
-/// overflows).
-/// It reports two metrics per step, the step number and 1/step, and solver_capped at the steps in
-/// `capped`; its state is the number of calls (so a skip must restore it).
-class ScriptedStage : public Aggregator {
- public:
-  ScriptedStage(std::vector<int> bad, real factor, std::vector<int> capped = {})
-      : bad_(std::move(bad)), capped_(std::move(capped)), factor_(factor) {}
-  std::string name() const override { return "scripted"; }
-  void aggregate(const Tensor& J, Rng&, Aggregation& out) override {
-    ++calls_;
-    ++seen_;
-    const std::size_t T = J.shape(0), P = J.shape(1);
-    out.direction = zeros(1, P);
-    for (std::size_t i = 0; i < T; ++i)
-      for (std::size_t c = 0; c < P; ++c) out.direction(0, c) += J(i, c);
-    if (std::count(bad_.begin(), bad_.end(), seen_)) out.direction(0, P - 1) *= factor_;
-    out.weights.assign(T, real(1));
-    out.metrics = {real(calls_), real(1) / real(calls_)};
-    out.solver_capped = std::count(capped_.begin(), capped_.end(), calls_) > 0;
-  }
-  bool weighting() const override { return true; }
-  std::vector<std::string> metric_names() const override { return {"solver_iters", "solver_residual"}; }
-  nlohmann::json state() const override { return calls_; }
-  void load_state(const nlohmann::json& s) override { calls_ = s.get<int>(); }
-  nlohmann::json options() const override { return {{"name", "scripted"}}; }
-
- private:
-  std::vector<int> bad_, capped_;
-  real factor_;
-  int calls_ = 0;  // the state: a skipped step must restore it
-  int seen_ = 0;   // every call, kept by no state (like the data of a step)
-};
+/// ScriptedStage whose d has its last entry scaled by `factor` at the calls in `bad` (inf: a
+/// non-finite direction; 1e306: a finite d whose step overflows).
+std::unique_ptr<Aggregator> scripted_stage(std::vector<int> bad, real factor, std::vector<int> capped = {}) {
+  return std::make_unique<test::ScriptedStage>(
+      std::move(bad), [factor](Tensor& d) { d(0, d.shape(1) - 1) *= factor; }, std::move(capped));
+}
 
 std::unique_ptr<Trainer> make_scripted(Quadratics& m, std::unique_ptr<Aggregator> stage, json opt,
                                        NonFinitePolicy policy) {
@@ -212,7 +185,7 @@ TEST_CASE("a non-finite direction stops the run naming the step and the stage, o
   const json adam = {{"name", "adam"}, {"lr", 0.05}};
   SUBCASE("error") {
     Quadratics m = two_tasks();
-    auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{3}, INFINITY), adam,
+    auto tr = make_scripted(m, scripted_stage(std::vector<int>{3}, INFINITY), adam,
                             NonFinitePolicy::error);
     tr->step();
     tr->step();
@@ -230,9 +203,9 @@ TEST_CASE("a non-finite direction stops the run naming the step and the stage, o
     // Step 3 of 6 skipped: parameters, adam's moments and the stage's state (its call count) as
     // after step 2, so the run equals 5 clean steps bit for bit.
     Quadratics m = two_tasks(), ref = two_tasks();
-    auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{3}, INFINITY), adam,
+    auto tr = make_scripted(m, scripted_stage(std::vector<int>{3}, INFINITY), adam,
                             NonFinitePolicy::skip);
-    auto clean = make_scripted(ref, std::make_unique<ScriptedStage>(std::vector<int>{}, real(1)), adam,
+    auto clean = make_scripted(ref, scripted_stage(std::vector<int>{}, real(1)), adam,
                                NonFinitePolicy::skip);
     tr->step();
     tr->step();
@@ -267,7 +240,7 @@ TEST_CASE("a step that makes θ' non-finite stops the run naming the optimizer, 
   const real big = sizeof(real) == 8 ? real(1e306) : real(1e36);
   SUBCASE("error") {
     Quadratics m = two_tasks();
-    auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{2}, big), sgd,
+    auto tr = make_scripted(m, scripted_stage(std::vector<int>{2}, big), sgd,
                             NonFinitePolicy::error);
     tr->step();
     try {
@@ -280,9 +253,9 @@ TEST_CASE("a step that makes θ' non-finite stops the run naming the optimizer, 
   }
   SUBCASE("skip") {
     Quadratics m = two_tasks(), ref = two_tasks();
-    auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{2}, big), sgd,
+    auto tr = make_scripted(m, scripted_stage(std::vector<int>{2}, big), sgd,
                             NonFinitePolicy::skip);
-    auto clean = make_scripted(ref, std::make_unique<ScriptedStage>(std::vector<int>{}, real(1)), sgd,
+    auto clean = make_scripted(ref, scripted_stage(std::vector<int>{}, real(1)), sgd,
                                NonFinitePolicy::skip);
     tr->step();
     const Tensor before = m.theta_.value;
@@ -302,7 +275,7 @@ TEST_CASE("a finite direction whose ‖d‖² overflows is not mistaken for a no
   const real big = sizeof(real) == 8 ? real(1e200) : real(1e30);
   const double lr = sizeof(real) == 8 ? 1e-200 : 1e-30;
   Quadratics m = two_tasks();
-  auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{1}, big),
+  auto tr = make_scripted(m, scripted_stage(std::vector<int>{1}, big),
                           json{{"name", "sgd"}, {"lr", lr}}, NonFinitePolicy::error);
   const StepRecord& r = tr->step();
   CHECK_FALSE(r.skipped);
@@ -314,7 +287,7 @@ TEST_CASE("a finite direction whose ‖d‖² overflows is not mistaken for a no
 
 TEST_CASE("the stage's declared metrics and solver_capped reach the step record and the count") {
   Quadratics m = two_tasks();
-  auto tr = make_scripted(m, std::make_unique<ScriptedStage>(std::vector<int>{}, real(1), std::vector<int>{2, 4}),
+  auto tr = make_scripted(m, scripted_stage(std::vector<int>{}, real(1), std::vector<int>{2, 4}),
                           json{{"name", "sgd"}, {"lr", 0.01}}, NonFinitePolicy::error);
   CHECK(tr->stage_metric_names() == std::vector<std::string>{"solver_iters", "solver_residual"});
   CHECK(tr->records_weights());
@@ -330,7 +303,7 @@ TEST_CASE("the stage's declared metrics and solver_capped reach the step record 
   CHECK(tr->solver_capped_steps() == 2);
   // The count is part of the state a resumed run continues from.
   Quadratics m2 = two_tasks();
-  auto t2 = make_scripted(m2, std::make_unique<ScriptedStage>(std::vector<int>{}, real(1)),
+  auto t2 = make_scripted(m2, scripted_stage(std::vector<int>{}, real(1)),
                           json{{"name", "sgd"}, {"lr", 0.01}}, NonFinitePolicy::error);
   t2->load_state(json::parse(tr->state().dump()));
   CHECK(t2->solver_capped_steps() == 2);

@@ -1,5 +1,6 @@
 // The experiment runner: config overrides and errors, the run directory, determinism, resume.
 #include "test_util.hpp"
+#include "scripted_stage.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -54,40 +55,13 @@ json without_seconds(json s) {
   return s;
 }
 
-/// A test-only stage: d = g_1 + g_2 (weights 1, 1), but d = (inf, ...) at its calls in `bad`;
-/// two metrics (its state, the number of calls n, and 1/n) and solver_capped at the calls in
-/// `capped`.
-class ScriptedStage : public Aggregator {
- public:
-  ScriptedStage(std::vector<int> bad, std::vector<int> capped) : bad_(std::move(bad)), capped_(std::move(capped)) {}
-  std::string name() const override { return "scripted"; }
-  void aggregate(const Tensor& J, Rng&, Aggregation& out) override {
-    ++calls_;
-    ++seen_;
-    const std::size_t T = J.shape(0), P = J.shape(1);
-    out.direction = zeros(1, P);
-    for (std::size_t i = 0; i < T; ++i)
-      for (std::size_t c = 0; c < P; ++c) out.direction(0, c) += J(i, c);
-    if (std::count(bad_.begin(), bad_.end(), seen_)) out.direction(0, 0) = std::numeric_limits<real>::infinity();
-    out.weights.assign(T, real(1));
-    out.metrics = {real(calls_), real(1) / real(calls_)};
-    out.solver_capped = std::count(capped_.begin(), capped_.end(), calls_) > 0;
-  }
-  bool weighting() const override { return true; }
-  std::vector<std::string> metric_names() const override { return {"solver_iters", "solver_residual"}; }
-  json state() const override { return calls_; }
-  void load_state(const json& s) override { calls_ = s.get<int>(); }
-  json options() const override { return {{"name", "scripted"}}; }
-
- private:
-  std::vector<int> bad_, capped_;
-  int calls_ = 0;  // the state: a skipped step must restore it
-  int seen_ = 0;   // every call, kept by no state (like the data of a step)
-};
-
 RunOptions scripted(std::vector<int> bad, std::vector<int> capped = {}) {
   RunOptions o;
-  o.aggregator = [bad, capped] { return std::make_unique<ScriptedStage>(bad, capped); };
+  // The scripted stage's d = (inf, ...) at its calls in `bad`.
+  o.aggregator = [bad, capped] {
+    return std::make_unique<test::ScriptedStage>(
+        bad, [](Tensor& d) { d(0, 0) = std::numeric_limits<real>::infinity(); }, capped);
+  };
   return o;
 }
 
