@@ -17,6 +17,15 @@
 ///     out) when G was made by gramian() or gramian_unchecked() on this J (the one Gramian kernel).
 ///   - observe_losses(losses): called by the trainer before aggregate() with the step's task losses
 ///     (the loss-based weightings use them; the default ignores them).
+///   - observe_extra_jacobians(J_a, J_b): called before aggregate(J), only when
+///     wants_extra_jacobians(), with the task Jacobians of two more independent mini-batches at the
+///     same parameters (stochastic methods such as SDMGrad). A stage that gets none uses J for both.
+///   - observe_losses_after_step(losses): called after the temporal stage's step, only when
+///     wants_losses_after_step(), with the same mini-batch's task losses at the updated parameters
+///     (one extra forward pass, no gradients; FAMO). Wrapper stages forward both calls.
+///   - out.head_scale: T factors the trainer multiplies head i's gradient by (empty = all 1), for
+///     the stages whose reference back-propagates a weighted or transformed loss through the
+///     task heads as well as the shared trunk.
 ///   - reset(), state(), load_state(): clear, save and restore the state (stateless stages: null).
 ///   - options(): every option with its value, as JSON ({"name": "pcgrad", "order": "random", ...}).
 ///   - weighting(), pair_strengths(), metric_names(): what every Aggregation of the stage holds
@@ -47,6 +56,9 @@ struct Aggregation {
   std::vector<real> metrics;
   /// True when an iterative solve of this step stopped at its max_iter before meeting its tolerance.
   bool solver_capped = false;
+  /// T factors for the task heads' gradients (head i's gradient times head_scale[i]), or empty:
+  /// the heads' gradients are left as they are (every stage before the loss-transforming ones).
+  std::vector<real> head_scale;
 };
 
 class Aggregator {
@@ -59,6 +71,12 @@ class Aggregator {
   /// throws the same error aggregate() would.
   void aggregate_with_gramian(const Tensor& J, const Tensor& G, Rng& rng, Aggregation& out);
   virtual void observe_losses(const std::vector<real>& /*losses*/) {}
+  /// See the contract above. The defaults ignore the call; the caller makes it only when the
+  /// matching wants_*() is true (fixed for the stage's life).
+  virtual void observe_extra_jacobians(const Tensor& /*J_a*/, const Tensor& /*J_b*/) {}
+  virtual void observe_losses_after_step(const std::vector<real>& /*losses*/) {}
+  virtual bool wants_extra_jacobians() const { return false; }
+  virtual bool wants_losses_after_step() const { return false; }
   virtual void reset() {}
   virtual nlohmann::json state() const { return nullptr; }
   virtual void load_state(const nlohmann::json& /*state*/) {}
