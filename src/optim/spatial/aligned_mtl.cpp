@@ -4,6 +4,8 @@
 
 #include "mtlgrad/optim/solvers.hpp"
 
+#include "registry_parts.hpp"
+
 namespace mtlgrad {
 
 void AlignedMTL::weigh(const Tensor& G, Rng& /*rng*/, std::vector<real>& w) {
@@ -31,5 +33,18 @@ void AlignedMTL::weigh(const Tensor& G, Rng& /*rng*/, std::vector<real>& w) {
 nlohmann::json AlignedMTL::options() const {
   return {{"name", name()}, {"weights", pref_}};
 }
+
+namespace detail {
+
+// list order: 130
+void register_aggregator_aligned_mtl(Registry<Aggregator>& r) {
+  r.add({"aligned-mtl", "aligned MTL: gradients made orthonormal by the Gramian's eigen-decomposition (Senushkin et al. 2023)",
+         {preference()}, factory([](OptionReader& o) {
+           const auto pref = o.require<std::vector<real>>("weights");
+           return [=] { return std::make_unique<AlignedMTL>(pref); };
+         })});
+}
+
+}  // namespace detail
 
 }  // namespace mtlgrad

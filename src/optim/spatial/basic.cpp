@@ -2,6 +2,8 @@
 
 #include "mtlgrad/optim/gramian.hpp"
 
+#include "registry_parts.hpp"
+
 namespace mtlgrad {
 
 FixedWeighting::FixedWeighting(Kind kind, std::vector<real> weights) : kind_(kind), weights_(std::move(weights)) {
@@ -39,5 +41,39 @@ nlohmann::json FixedWeighting::options() const {
   if (kind_ == Kind::weighted) j["weights"] = weights_;
   return j;
 }
+
+namespace detail {
+namespace {
+
+Registry<Aggregator>::Factory fixed(FixedWeighting::Kind kind) {
+  return factory([kind](OptionReader& o) {
+    std::vector<real> w;
+    if (kind == FixedWeighting::Kind::weighted) {
+      w = o.require<std::vector<real>>("weights");
+      o.check(!w.empty(), "weights", "one weight per task, a non-empty list");
+    }
+    return [kind, w] { return std::make_unique<FixedWeighting>(kind, w); };
+  });
+}
+
+}  // namespace
+
+// list order: 10
+void register_aggregator_sum(Registry<Aggregator>& r) {
+  r.add({"sum", "d = Σ_i g_i", {}, fixed(FixedWeighting::Kind::sum)});
+}
+
+// list order: 20
+void register_aggregator_mean(Registry<Aggregator>& r) {
+  r.add({"mean", "d = Σ_i g_i / T", {}, fixed(FixedWeighting::Kind::mean)});
+}
+
+// list order: 30
+void register_aggregator_weighted(Registry<Aggregator>& r) {
+  r.add({"weighted", "d = Σ_i c_i g_i with fixed c (option weights, one per task)",
+         {required_option<std::vector<real>>("weights", "c_i, one per task")}, fixed(FixedWeighting::Kind::weighted)});
+}
+
+}  // namespace detail
 
 }  // namespace mtlgrad

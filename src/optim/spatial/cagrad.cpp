@@ -6,6 +6,8 @@
 
 #include "mtlgrad/optim/solvers.hpp"
 
+#include "registry_parts.hpp"
+
 namespace mtlgrad {
 
 CAGrad::CAGrad(real c, int rescale) : c_(c), rescale_(rescale) {
@@ -117,5 +119,21 @@ bool CAGrad::degenerate_limit(std::size_t T, real phi, real s, std::vector<real>
 }
 
 nlohmann::json CAGrad::options() const { return {{"name", name()}, {"c", c_}, {"rescale", rescale_}}; }
+
+namespace detail {
+
+// list order: 100
+void register_aggregator_cagrad(Registry<Aggregator>& r) {
+  r.add({"cagrad", "conflict-averse gradient descent, the dual on the Gramian (Liu et al. 2021, arXiv 2110.14048)",
+         {option<real>("c", real(0.5), "how far d may move from the mean gradient: radius c‖g_0‖", Range::at_least(0)),
+          option<int>("rescale", 1, "d divided by 1, 1 + c² or 1 + c", Range::one_of({0, 1, 2}))},
+         factory([](OptionReader& o) {
+           const real c = o.require<real>("c");
+           const int rescale = o.require<int>("rescale");
+           return [=] { return std::make_unique<CAGrad>(c, rescale); };
+         })});
+}
+
+}  // namespace detail
 
 }  // namespace mtlgrad

@@ -2,6 +2,8 @@
 
 #include "mtlgrad/optim/solvers.hpp"
 
+#include "registry_parts.hpp"
+
 namespace mtlgrad {
 
 DualConeWeighting::DualConeWeighting(const char* stage, std::vector<real> pref, real norm_eps, real reg_eps)
@@ -49,5 +51,40 @@ void DualProj::weigh(const Tensor& G, Rng& /*rng*/, std::vector<real>& w) {
   prepare(G);
   project(u_, w);
 }
+
+namespace detail {
+namespace {
+
+template <class Stage>
+Registry<Aggregator>::Factory dual_cone() {
+  return factory([](OptionReader& o) {
+    const auto pref = o.require<std::vector<real>>("weights");
+    const real norm_eps = o.require<real>("norm_eps");
+    const real reg_eps = o.require<real>("reg_eps");
+    return [=] { return std::make_unique<Stage>(pref, norm_eps, reg_eps); };
+  });
+}
+
+OptionSchema dual_cone_schema() {
+  return {preference(),
+          option<real>("norm_eps", 0, "a J with ‖J‖_F² < norm_eps counts as zero (the preference combination is returned)", Range::at_least(0)),
+          option<real>("reg_eps", real(1e-4), "Q = G/tr(G) + reg_eps·I: the QP needs Q positive definite", Range::above(0))};
+}
+
+}  // namespace
+
+// list order: 140
+void register_aggregator_upgrad(Registry<Aggregator>& r) {
+  r.add({"upgrad", "every row projected onto the dual cone of the rows, summed (Quinton & Rey 2024, arXiv 2406.16232)",
+         dual_cone_schema(), dual_cone<UPGrad>()});
+}
+
+// list order: 150
+void register_aggregator_dualproj(Registry<Aggregator>& r) {
+  r.add({"dualproj", "the mean projected onto the dual cone of the rows (Quinton & Rey 2024; GEM, Lopez-Paz & Ranzato 2017)",
+         dual_cone_schema(), dual_cone<DualProj>()});
+}
+
+}  // namespace detail
 
 }  // namespace mtlgrad

@@ -7,6 +7,8 @@
 #include "mtlgrad/optim/gramian.hpp"
 #include "mtlgrad/optim/memory.hpp"
 
+#include "registry_parts.hpp"
+
 namespace mtlgrad {
 
 GradVac::GradVac(SurgeryOptions o, real beta) : o_(o), beta_(beta) {
@@ -88,5 +90,20 @@ nlohmann::json GradVac::options() const {
   j["beta"] = beta_;
   return j;
 }
+
+namespace detail {
+
+// list order: 110
+void register_aggregator_gradvac(Registry<Aggregator>& r) {
+  r.add({"gradvac", "Gradient Vaccine: pcgrad towards remembered target cosines (Wang et al. 2021, arXiv 2010.05874)",
+         surgery_schema({option<real>("beta", real(0.5), "β: decay of the target cosines φ̂_ij", Range::closed(0, 1))}),
+         factory([](OptionReader& o) {
+           const SurgeryOptions s = SurgeryOptions::read(o);
+           const real beta = o.require<real>("beta");
+           return [=] { return std::make_unique<GradVac>(s, beta); };
+         })});
+}
+
+}  // namespace detail
 
 }  // namespace mtlgrad

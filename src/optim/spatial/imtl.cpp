@@ -5,6 +5,8 @@
 
 #include "mtlgrad/optim/solvers.hpp"
 
+#include "registry_parts.hpp"
+
 namespace mtlgrad {
 
 void IMTLG::weigh(const Tensor& G, Rng& /*rng*/, std::vector<real>& w) {
@@ -26,5 +28,15 @@ void IMTLG::weigh(const Tensor& G, Rng& /*rng*/, std::vector<real>& w) {
   if (!(std::abs(sum) > real(T) * std::numeric_limits<real>::epsilon() * mass)) return w.assign(T, real(0));
   for (real& v : w) v /= sum;
 }
+
+namespace detail {
+
+// list order: 120
+void register_aggregator_imtl_g(Registry<Aggregator>& r) {
+  r.add({"imtl-g", "impartial MTL, gradient part: equal projections on every unit gradient (Liu et al. 2021, ICLR)",
+         {}, no_options<IMTLG>()});
+}
+
+}  // namespace detail
 
 }  // namespace mtlgrad

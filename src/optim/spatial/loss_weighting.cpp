@@ -6,6 +6,8 @@
 #include "mtlgrad/optim/gramian.hpp"
 #include "mtlgrad/optim/memory.hpp"
 
+#include "registry_parts.hpp"
+
 namespace mtlgrad {
 namespace {
 
@@ -132,5 +134,34 @@ void UncertaintyWeighting::load_state(const nlohmann::json& s) {
   const std::size_t T = read_tasks("uw", s);
   s_ = read_list("uw", s, "s", T, true);
 }
+
+namespace detail {
+
+// list order: 190
+void register_aggregator_dwa(Registry<Aggregator>& r) {
+  r.add({"dwa", "dynamic weight average of the loss ratios (Liu et al. 2019, CVPR)",
+         {option<real>("temperature", 2, "softmax temperature of the loss ratios", Range::above(0))},
+         factory([](OptionReader& o) {
+           const real temperature = o.require<real>("temperature");
+           return [=] { return std::make_unique<DWA>(temperature); };
+         })});
+}
+
+// list order: 200
+void register_aggregator_uw(Registry<Aggregator>& r) {
+  r.add({"uw", "uncertainty weighting exp(-s_i), s_i trained by SGD inside the stage (Kendall et al. 2018, CVPR)",
+         {option<real>("lr", real(1e-3), "learning rate of the log-variances s_i", Range::at_least(0)),
+          option<std::string>("form", "unit",
+                              "\"unit\": Σ exp(−s_i)L_i + s_i from s = 0; \"libmtl\": Kendall et al.'s Eq. 7 from s = −0.5",
+                              Range::one_of({"unit", "libmtl"}))},
+         factory([](OptionReader& o) {
+           const real lr = o.require<real>("lr");
+           const std::string form = o.require<std::string>("form");
+           const auto f = form == "unit" ? UncertaintyWeighting::Form::unit : UncertaintyWeighting::Form::libmtl;
+           return [=] { return std::make_unique<UncertaintyWeighting>(lr, f); };
+         })});
+}
+
+}  // namespace detail
 
 }  // namespace mtlgrad

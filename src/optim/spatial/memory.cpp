@@ -1,10 +1,13 @@
 #include "mtlgrad/optim/memory.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/optim/gramian.hpp"
+
+#include "registry_parts.hpp"
 
 namespace mtlgrad {
 namespace {
@@ -168,5 +171,53 @@ void AdamPCGrad::write_options(nlohmann::json& j) const {
   j["betas"] = {beta1_, beta2_};
   j["eps"] = eps_;
 }
+
+namespace detail {
+namespace {
+
+OptionSpec power() { return option<real>("power", 1, "p: the strength is λ_ij^p", Range::at_least(0)); }
+
+}  // namespace
+
+// list order: 50
+void register_aggregator_ada_pcgrad(Registry<Aggregator>& r) {
+  r.add({"ada-pcgrad", "pcgrad whose projection strength is the cumulative conflict frequency n_ij/t",
+         surgery_schema({power()}),
+         factory([](OptionReader& o) {
+           const SurgeryOptions s = SurgeryOptions::read(o);
+           const real p = o.require<real>("power");
+           return [=] { return std::make_unique<AdaPCGrad>(s, p); };
+         })});
+}
+
+// list order: 60
+void register_aggregator_rmsprop_pcgrad(Registry<Aggregator>& r) {
+  r.add({"rmsprop-pcgrad", "pcgrad whose projection strength is the windowed conflict frequency (EMA, rho)",
+         surgery_schema({power(), option<real>("rho", real(0.9), "ρ: decay of the conflict average", Range::half_open(0, 1))}),
+         factory([](OptionReader& o) {
+           const SurgeryOptions s = SurgeryOptions::read(o);
+           const real p = o.require<real>("power");
+           const real rho = o.require<real>("rho");
+           return [=] { return std::make_unique<RMSPropPCGrad>(s, p, rho); };
+         })});
+}
+
+// list order: 70
+void register_aggregator_adam_pcgrad(Registry<Aggregator>& r) {
+  r.add({"adam-pcgrad", "pcgrad whose projection strength is the signal-to-noise ratio of -cos_ij (Adam moments)",
+         surgery_schema({power(),
+                         option<std::array<real, 2>>("betas", {real(0.9), real(0.999)},
+                                                     "β₁, β₂: decay of the moments of cos_ij", Range::half_open(0, 1)),
+                         option<real>("eps", real(1e-8), "ε added to √v̂", Range::at_least(0))}),
+         factory([](OptionReader& o) {
+           const SurgeryOptions s = SurgeryOptions::read(o);
+           const real p = o.require<real>("power");
+           const auto betas = o.require<std::array<real, 2>>("betas");
+           const real eps = o.require<real>("eps");
+           return [=] { return std::make_unique<AdamPCGrad>(s, p, betas[0], betas[1], eps); };
+         })});
+}
+
+}  // namespace detail
 
 }  // namespace mtlgrad

@@ -4,6 +4,8 @@
 
 #include "mtlgrad/optim/solvers.hpp"
 
+#include "registry_parts.hpp"
+
 namespace mtlgrad {
 
 NashMTL::NashMTL(real max_norm, real reg_eps) : max_norm_(max_norm), reg_eps_(reg_eps) {
@@ -44,5 +46,22 @@ void NashMTL::weigh(const Tensor& G, Rng& /*rng*/, std::vector<real>& w) {
 }
 
 nlohmann::json NashMTL::options() const { return {{"name", name()}, {"max_norm", max_norm_}, {"reg_eps", reg_eps_}}; }
+
+namespace detail {
+
+// list order: 170
+void register_aggregator_nash_mtl(Registry<Aggregator>& r) {
+  r.add({"nash-mtl", "Nash bargaining solution G a = 1/a, scaled to max_norm (Navon et al. 2022, arXiv 2202.01017)",
+         {option<real>("max_norm", 1, "‖d‖ is scaled down to at most max_norm (0: off)", Range::at_least(0)),
+          option<real>("reg_eps", real(1e-8), "reg_eps·‖g_i‖² added to G_ii: α stays finite on a rank-deficient J",
+                       Range::above(0))},
+         factory([](OptionReader& o) {
+           const real max_norm = o.require<real>("max_norm");
+           const real reg_eps = o.require<real>("reg_eps");
+           return [=] { return std::make_unique<NashMTL>(max_norm, reg_eps); };
+         })});
+}
+
+}  // namespace detail
 
 }  // namespace mtlgrad

@@ -2,6 +2,8 @@
 
 #include "mtlgrad/optim/gramian.hpp"
 
+#include "registry_parts.hpp"
+
 namespace mtlgrad {
 
 SurgeryOptions SurgeryOptions::read(OptionReader& r) {
@@ -62,5 +64,18 @@ nlohmann::json PCGrad::options() const {
   o_.write(j);
   return j;
 }
+
+namespace detail {
+
+// list order: 40
+void register_aggregator_pcgrad(Registry<Aggregator>& r) {
+  r.add({"pcgrad", "projecting conflicting gradients (Yu et al. 2020, arXiv 2001.06782)", surgery_schema(),
+         factory([](OptionReader& o) {
+           const SurgeryOptions s = SurgeryOptions::read(o);
+           return [=] { return std::make_unique<PCGrad>(s); };
+         })});
+}
+
+}  // namespace detail
 
 }  // namespace mtlgrad

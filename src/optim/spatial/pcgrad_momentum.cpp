@@ -8,6 +8,8 @@
 #include "mtlgrad/optim/gramian.hpp"
 #include "mtlgrad/optim/memory.hpp"
 
+#include "registry_parts.hpp"
+
 namespace mtlgrad {
 
 PCGradMomentum::PCGradMomentum(SurgeryOptions o, real beta) : o_(o), beta_(beta) {
@@ -66,5 +68,20 @@ nlohmann::json PCGradMomentum::options() const {
   j["beta"] = beta_;
   return j;
 }
+
+namespace detail {
+
+// list order: 80
+void register_aggregator_pcgrad_momentum(Registry<Aggregator>& r) {
+  r.add({"pcgrad-momentum", "pcgrad on the bias-corrected per-task first moments (conflict in the accumulated direction)",
+         surgery_schema({option<real>("beta", real(0.9), "β: decay of the per-task first moments", Range::half_open(0, 1))}),
+         factory([](OptionReader& o) {
+           const SurgeryOptions s = SurgeryOptions::read(o);
+           const real beta = o.require<real>("beta");
+           return [=] { return std::make_unique<PCGradMomentum>(s, beta); };
+         })});
+}
+
+}  // namespace detail
 
 }  // namespace mtlgrad

@@ -5,6 +5,8 @@
 
 #include "mtlgrad/optim/gramian.hpp"
 
+#include "registry_parts.hpp"
+
 namespace mtlgrad {
 
 void RandomLossWeighting::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
@@ -45,5 +47,25 @@ void GradDrop::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
   out.weights.clear();
   out.pair_strength.resize({0, 0});
 }
+
+namespace detail {
+
+// list order: 160
+void register_aggregator_graddrop(Registry<Aggregator>& r) {
+  r.add({"graddrop", "gradient sign dropout per coordinate (Chen et al. 2020, arXiv 2010.06808)",
+         {option<real>("leak", 0, "the share of a dropped sign's gradient that passes (1: the sum)", Range::closed(0, 1))},
+         factory([](OptionReader& o) {
+           const real leak = o.require<real>("leak");
+           return [=] { return std::make_unique<GradDrop>(leak); };
+         })});
+}
+
+// list order: 180
+void register_aggregator_rlw(Registry<Aggregator>& r) {
+  r.add({"rlw", "random loss weighting: softmax of N(0,1) draws (Lin et al. 2021, arXiv 2111.10603)",
+         {}, no_options<RandomLossWeighting>()});
+}
+
+}  // namespace detail
 
 }  // namespace mtlgrad

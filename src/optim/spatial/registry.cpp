@@ -1,13 +1,14 @@
 #include "registry_parts.hpp"
 
+// Generated from the register_aggregator_<id> functions of this folder's sources.
+#include "aggregator_list.hpp"
+
 namespace mtlgrad {
 
 Registry<Aggregator>& aggregators() {
   static Registry<Aggregator> r = [] {
     Registry<Aggregator> reg("aggregator");
-    detail::register_basic_aggregators(reg);
-    detail::register_memory_aggregators(reg);
-    detail::register_family_aggregators(reg);
+    detail::register_listed_aggregators(reg);
     return reg;
   }();
   return r;

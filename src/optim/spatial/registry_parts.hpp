@@ -1,6 +1,7 @@
 #pragma once
-// Each family of spatial stages registers itself in its own function, called by registry.cpp in
-// this order (the order of `mtlgrad list`).
+// What the spatial stages' registry entries share. Each stage defines
+// `void detail::register_aggregator_<id>(Registry<Aggregator>&)` in its own source; registry.cpp
+// calls them through the list cmake/stage_list.cmake generates (docs/extending.md).
 #include "mtlgrad/optim/aggregator.hpp"
 #include "mtlgrad/optim/pcgrad.hpp"
 
@@ -37,7 +38,15 @@ Registry<Aggregator>::Factory factory(Read read) {
   };
 }
 
-void register_basic_aggregators(Registry<Aggregator>& r);   // sum, mean, weighted, pcgrad
-void register_memory_aggregators(Registry<Aggregator>& r);  // ada-, rmsprop-, adam-pcgrad, pcgrad-momentum
-void register_family_aggregators(Registry<Aggregator>& r);  // mgda, cagrad, gradvac, ...
+/// The factory of a stage without options.
+template <class Stage>
+Registry<Aggregator>::Factory no_options() {
+  return factory([](OptionReader&) { return [] { return std::make_unique<Stage>(); }; });
+}
+
+/// The preference u of the stages that weigh towards one (aligned-mtl, upgrad, dualproj).
+inline OptionSpec preference() {
+  return option<std::vector<real>>("weights", {}, "the preference u, one per task ([] = 1/T each)");
+}
+
 }  // namespace mtlgrad::detail

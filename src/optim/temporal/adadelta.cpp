@@ -27,4 +27,14 @@ void Adadelta::update(Tensor& param, const Tensor& grad, ParamState& s) {
   }
 }
 
+namespace detail {
+
+// list order: 30
+void register_optimizer_adadelta(Registry<Optimizer>& r) {
+  r.add(optimizer_entry<Adadelta, AdadeltaOptions>(
+      "adadelta", "unit-corrected steps from running averages of g² and Δ² (Zeiler 2012), as torch.optim.Adadelta"));
+}
+
+}  // namespace detail
+
 }  // namespace mtlgrad

@@ -25,4 +25,14 @@ void Adagrad::update(Tensor& param, const Tensor& grad, ParamState& s) {
   }
 }
 
+namespace detail {
+
+// list order: 20
+void register_optimizer_adagrad(Registry<Optimizer>& r) {
+  r.add(optimizer_entry<Adagrad, AdagradOptions>(
+      "adagrad", "per-coordinate steps scaled by the root of summed squared gradients (Duchi et al. 2011), as torch.optim.Adagrad"));
+}
+
+}  // namespace detail
+
 }  // namespace mtlgrad

@@ -94,4 +94,20 @@ void AdamW::update(Tensor& param, const Tensor& grad, ParamState& s) {
   adam_step(param, grad, s, o_, bc_);
 }
 
+namespace detail {
+
+// list order: 50
+void register_optimizer_adam(Registry<Optimizer>& r) {
+  r.add(optimizer_entry<Adam, AdamOptions>(
+      "adam", "bias-corrected first and second moments, optional AMSGrad (Kingma & Ba 2015; Reddi et al. 2018), as torch.optim.Adam"));
+}
+
+// list order: 60
+void register_optimizer_adamw(Registry<Optimizer>& r) {
+  r.add(optimizer_entry<AdamW, AdamWOptions>(
+      "adamw", "Adam with decoupled weight decay (Loshchilov & Hutter 2019), as torch.optim.AdamW"));
+}
+
+}  // namespace detail
+
 }  // namespace mtlgrad

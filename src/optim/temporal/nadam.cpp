@@ -38,4 +38,14 @@ void NAdam::update(Tensor& param, const Tensor& grad, ParamState& s) {
   }
 }
 
+namespace detail {
+
+// list order: 70
+void register_optimizer_nadam(Registry<Optimizer>& r) {
+  r.add(optimizer_entry<NAdam, NAdamOptions>(
+      "nadam", "Adam with Nesterov momentum and a momentum schedule (Dozat 2016), as torch.optim.NAdam"));
+}
+
+}  // namespace detail
+
 }  // namespace mtlgrad

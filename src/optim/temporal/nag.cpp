@@ -38,4 +38,14 @@ void NAG::update(Tensor& param, const Tensor& grad, ParamState& s) {
   }
 }
 
+namespace detail {
+
+// list order: 80
+void register_optimizer_nag(Registry<Optimizer>& r) {
+  r.add(optimizer_entry<NAG, NAGOptions>(
+      "nag", "classical Nesterov momentum, gradient taken at the look-ahead point (Nesterov 1983; Sutskever et al. 2013)"));
+}
+
+}  // namespace detail
+
 }  // namespace mtlgrad

@@ -45,4 +45,14 @@ void RMSprop::update(Tensor& param, const Tensor& grad, ParamState& s) {
   }
 }
 
+namespace detail {
+
+// list order: 40
+void register_optimizer_rmsprop(Registry<Optimizer>& r) {
+  r.add(optimizer_entry<RMSprop, RMSpropOptions>(
+      "rmsprop", "steps scaled by a running RMS of the gradient, optionally centered (Hinton 2012; Graves 2013), as torch.optim.RMSprop"));
+}
+
+}  // namespace detail
+
 }  // namespace mtlgrad

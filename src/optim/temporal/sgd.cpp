@@ -36,4 +36,14 @@ void SGD::update(Tensor& param, const Tensor& grad, ParamState& s) {
   }
 }
 
+namespace detail {
+
+// list order: 10
+void register_optimizer_sgd(Registry<Optimizer>& r) {
+  r.add(optimizer_entry<SGD, SGDOptions>(
+      "sgd", "SGD with momentum/dampening/Nesterov and L2 weight decay (Robbins & Monro 1951; Polyak 1964), as torch.optim.SGD"));
+}
+
+}  // namespace detail
+
 }  // namespace mtlgrad
