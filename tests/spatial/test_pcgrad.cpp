@@ -131,7 +131,7 @@ TEST_CASE("pcgrad: bad input and bad options are named") {
                            "gramian: |g_1|^2 overflows the range of real (row 1 of the Jacobian [2,2]");
   CHECK_THROWS_WITH_SUBSTR(run({{"name", "ada-pcgrad"}}, matrix({{1, 0}, {huge, 1}})), "gramian: |g_1|^2 overflows");
   CHECK_THROWS_WITH_SUBSTR(make_aggregator({{"name", "pcgrad"}, {"order", "sorted"}}),
-                           "aggregator.order: \"sorted\" is out of range (expected \"random\" or \"fixed\")");
+                           "aggregator.order: \"sorted\" is out of range (expected \"random\", \"fixed\" or \"shared\")");
   CHECK_THROWS_WITH_SUBSTR(make_aggregator({{"name", "pcgrad"}, {"reduction", "max"}}),
                            "aggregator.reduction: \"max\" is out of range (expected \"sum\" or \"mean\")");
   CHECK_THROWS_WITH_SUBSTR(make_aggregator({{"name", "pcgrad"}, {"ordre", "fixed"}}),

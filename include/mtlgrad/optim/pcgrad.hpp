@@ -13,12 +13,21 @@
 /// g_i'·g_j = (c_i G)_j with G = J Jᵀ: the kernel keeps c_i (T numbers) and needs only G —
 /// O(T²) scalar work per task — and the direction is one d = Jᵀw with w = Σ_i c_i.
 ///
-/// No epsilon: a projection happens only when g_i'·g_j < 0, which implies g_j ≠ 0. The kernel
-/// also requires G_jj > 0, which only matters when ‖g_j‖² underflows to 0 for a nonzero g_j.
+/// No epsilon by default: a projection happens only when g_i'·g_j < 0, which implies g_j ≠ 0. The
+/// kernel also requires ‖g_j‖² + eps > 0, which only matters when ‖g_j‖² underflows to 0 for a
+/// nonzero g_j.
 ///
 /// Options: order "random" (default: a fresh uniform permutation π_i = rng.permutation(T) for
-/// every i at every step, j = i skipped, as in the paper and TorchJD) | "fixed" (j = 0..T−1);
-/// reduction "sum" (default) | "mean".
+/// every i at every step, j = i skipped, as in the paper and TorchJD) | "fixed" (j = 0..T−1) |
+/// "shared" (pcgrad only: one permutation per step, the same π for every i); reduction "sum"
+/// (default) | "mean". pcgrad alone also has the options by which the public implementations
+/// differ (docs/pcgrad-implementations.md):
+///   - self_projection (false): j = i is visited too, g_i' projected on its own original g_i
+///     when g_i'·g_i < 0 (possible from T = 3 on, once g_i' was projected on other rows);
+///   - eps (0): the projection divides by ‖g_j‖² + eps;
+///   - preset ("none"): "paper" | "seed-blog" | "libmtl" | "official-tf" | "pytorch-pcgrad" sets
+///     order, reduction, self_projection and eps as that code does (PCGradPreset).
+/// The defaults are the paper's Algorithm 1, bit-identical to pcgrad before these options.
 ///
 ///     auto a = make_aggregator({{"name", "pcgrad"}, {"order", "fixed"}});
 ///     a->aggregate(J, rng, out);   // out.direction, out.weights
@@ -26,6 +35,7 @@
 /// Golden value (TorchJD): J = [[-4,1,1],[6,1,1]] → d = [0.5848, 3.8012, 3.8012],
 /// w = [2.2222, 1.5789].
 
+#include <string>
 #include <vector>
 
 #include "mtlgrad/core/options.hpp"
@@ -34,16 +44,30 @@
 namespace mtlgrad {
 
 struct SurgeryOptions {
-  enum class Order { random, fixed };
+  enum class Order { random, fixed, shared };
   enum class Reduction { sum, mean };
   Order order = Order::random;
   Reduction reduction = Reduction::sum;
+  bool self_projection = false;  ///< visit j = i too (pcgrad's option; the relatives keep false)
+  real eps = 0;                  ///< added to ‖g_j‖² in the projection (pcgrad's option)
 
-  /// Reads "order" and "reduction" (ConfigError naming the key and the allowed values).
+  /// Reads "order" ("random" or "fixed") and "reduction" (ConfigError naming the key and the
+  /// allowed values).
   static SurgeryOptions read(OptionReader& r);
-  /// Adds "order" and "reduction" to `j`.
+  /// Adds "order" and "reduction" to `j`, and self_projection and eps when they are not the
+  /// defaults (so that a config without them resolves as it did before they existed).
   void write(nlohmann::json& j) const;
 };
+
+/// The settings of one public PCGrad implementation, read from its code:
+///   paper          random  sum   j ≠ i  eps 0      Yu et al. 2020, Algorithm 1; TorchJD; mtlgrad's default
+///   seed-blog      shared  sum   j = i  eps 1e-12  the PCGrad blog post's code
+///   libmtl         random  sum   j = i  eps 1e-8   LibMTL, weighting/PCGrad.py
+///   official-tf    fixed   sum   j = i  eps 0      tianheyu927/PCGrad, PCGrad_tf.py (its shuffle is a no-op)
+///   pytorch-pcgrad random  mean  j = i  eps 0      WeiChengTseng/Pytorch-PCGrad (mean whatever `reduction`)
+/// Where a code gives NaN (official-tf on a zero row: 0/0), the preset skips the zero row as
+/// every other code does. Throws std::invalid_argument for an unknown name.
+SurgeryOptions pcgrad_preset(const std::string& name);
 
 /// The surgery of Algorithm 1 on the Gramian, with a per-pair strength.
 class SurgeryKernel {
