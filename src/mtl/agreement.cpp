@@ -110,12 +110,7 @@ void AgreementTracker::load_state(const nlohmann::json& s) {
     init(T);
     if (T) {
       const Shape shape{T, T};
-      auto read = [&](const char* key, Tensor& t) {
-        t = tensor_from_json(state_field(s, key, "agreement"), std::string("agreement.") + key);
-        if (shape_of(t) != shape)
-          throw std::invalid_argument(std::string("agreement state: ") + key + " has shape " + shape_str(t) +
-                                      ", expected " + shape_str(shape));
-      };
+      auto read = [&](const char* key, Tensor& t) { t = state_tensor(s, key, "agreement", shape); };
       read("sum_cos", sum_cos_);
       read("sum_conflict", sum_conflict_);
       read("ema_cos", ema_cos_);

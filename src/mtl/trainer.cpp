@@ -394,11 +394,7 @@ void Trainer::load_state(const nlohmann::json& s) {
   try {
     const auto& params = state_field(s, "params", "trainer");
     for (const auto& p : layout_.all()) {
-      if (!params.contains(p.name)) throw std::invalid_argument("checkpoint: parameter '" + p.name + "' is missing");
-      Tensor v = tensor_from_json(params.at(p.name), "checkpoint: parameter " + p.name);
-      if (shape_of(v) != shape_of(p.param->value))
-        throw std::invalid_argument("checkpoint: parameter " + p.name + " has shape " + shape_str(v) +
-                                    ", the model expects " + shape_str(p.param->value));
+      Tensor v = state_tensor(params, p.name, "trainer", shape_of(p.param->value));
       p.param->value = v;
     }
     const auto& a = state_field(s, "aggregator", "trainer");

@@ -115,11 +115,11 @@ TEST_CASE("tracker: errors name what was wrong") {
   two.cos = matrix({{1, 0}, {0, 1}});
   CHECK_THROWS_WITH_SUBSTR(tr.record(two), "step 2 has a cos matrix of shape [2,2], the tracker holds T = 3");
   CHECK_THROWS_WITH_SUBSTR(tr.record_tag(zeros(2, 2)), "a TAG affinity of shape [2,2] for T = 3");
-  CHECK_THROWS_WITH_SUBSTR(tr.load_state({{"tasks", 3}}), "agreement.sum_cos: missing");
+  CHECK_THROWS_WITH_SUBSTR(tr.load_state({{"tasks", 3}}), "agreement: load_state: 'sum_cos' is missing");
   CHECK_THROWS_WITH_SUBSTR(tr.load_state({{"tasks", -3}}), "agreement.tasks: expected a non-negative integer, got -3");
   nlohmann::json s = tr.state();
   s["sum_cos"] = tensor_to_json(zeros(2, 3));
-  CHECK_THROWS_WITH_SUBSTR(tr.load_state(s), "agreement state: sum_cos has shape [2,3], expected [3,3]");
+  CHECK_THROWS_WITH_SUBSTR(tr.load_state(s), "agreement: load_state: 'sum_cos' has shape [2,3], expected [3,3]");
 }
 
 TEST_CASE("tracker: state round trip through CBOR continues bit-identically") {

@@ -359,9 +359,9 @@ TEST_CASE("trainer errors name what is wrong") {
   json bad = json::parse(tr->state().dump());
   bad["params"]["theta"]["shape"] = {1, 2};
   bad["params"]["theta"]["data"] = {1, 2};
-  CHECK_THROWS_WITH_SUBSTR(tr->load_state(bad), "checkpoint: parameter theta has shape [1,2], the model expects [1,3]");
+  CHECK_THROWS_WITH_SUBSTR(tr->load_state(bad), "trainer: load_state: 'theta' has shape [1,2], expected [1,3]");
   bad["params"].erase("theta");
-  CHECK_THROWS_WITH_SUBSTR(tr->load_state(bad), "parameter 'theta' is missing");
+  CHECK_THROWS_WITH_SUBSTR(tr->load_state(bad), "trainer: load_state: 'theta' is missing");
 }
 
 }  // TEST_SUITE

@@ -219,7 +219,7 @@ TEST_CASE("bad options, shapes and lists are errors that say what is wrong") {
       CHECK_THROWS_WITH_SUBSTR(opt->load_state(bad), "param_states[0]: missing key '" + it.key() + "'");
       bad = st;
       bad["param_states"][0][it.key()] = {{"shape", {3, 1}}, {"data", {1, 2, 3}}};
-      CHECK_THROWS_WITH_SUBSTR(opt->load_state(bad), it.key() + ": shape [3,1] differs from the parameter's [1,3]");
+      CHECK_THROWS_WITH_SUBSTR(opt->load_state(bad), "load_state: '" + it.key() + "' has shape [3,1], expected [1,3]");
     }
     CHECK(opt->state() == st);
   }

@@ -115,12 +115,8 @@ void OptimizerLoop::load_state(const nlohmann::json& j) {
     if (!shape.is_array() || shape.size() != 2 || !shape[0].is_number_unsigned() || !shape[1].is_number_unsigned())
       throw std::invalid_argument(where + ".shape: expected [rows, cols], got " + shape.dump());
     s.shape = Shape{shape[0].get<std::size_t>(), shape[1].get<std::size_t>()};
-    for (const auto& t : l.tensors) {
-      s.tensors.push_back(tensor_from_json(e[t.name], where + "." + t.name));
-      if (shape_of(s.tensors.back()) != s.shape)
-        throw std::invalid_argument(where + "." + t.name + ": shape " + shape_str(s.tensors.back()) +
-                                    " differs from the parameter's " + shape_str(s.shape));
-    }
+    for (const auto& t : l.tensors)
+      s.tensors.push_back(state_tensor(e, t.name, name_ + ": " + at("param_states", k), s.shape));
     for (const auto& c : l.scalars) {
       if (!e[c.name].is_number())
         throw std::invalid_argument(where + "." + c.name + ": expected a number, got " + e[c.name].dump());
