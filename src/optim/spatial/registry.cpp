@@ -8,6 +8,13 @@ Registry<Aggregator>& aggregators() {
     detail::register_basic_aggregators(reg);
     detail::register_memory_aggregators(reg);
     detail::register_family_aggregators(reg);
+    detail::register_aggregator_fairgrad(reg);
+    detail::register_aggregator_config(reg);
+    detail::register_aggregator_m_config(reg);
+    detail::register_aggregator_excessmtl(reg);
+    detail::register_aggregator_db_mtl(reg);
+    detail::register_aggregator_stch(reg);
+    detail::register_aggregator_gls(reg);
     return reg;
   }();
   return r;

@@ -40,4 +40,11 @@ Registry<Aggregator>::Factory factory(Read read) {
 void register_basic_aggregators(Registry<Aggregator>& r);   // sum, mean, weighted, pcgrad
 void register_memory_aggregators(Registry<Aggregator>& r);  // ada-, rmsprop-, adam-pcgrad, pcgrad-momentum
 void register_family_aggregators(Registry<Aggregator>& r);  // mgda, cagrad, gradvac, ...
+void register_aggregator_fairgrad(Registry<Aggregator>& r);
+void register_aggregator_config(Registry<Aggregator>& r);
+void register_aggregator_m_config(Registry<Aggregator>& r);
+void register_aggregator_excessmtl(Registry<Aggregator>& r);
+void register_aggregator_db_mtl(Registry<Aggregator>& r);
+void register_aggregator_stch(Registry<Aggregator>& r);
+void register_aggregator_gls(Registry<Aggregator>& r);
 }  // namespace mtlgrad::detail
