@@ -7,11 +7,12 @@
 # p = -0.45, little noise and a trunk of width 2, so the shared gradients conflict systematically;
 # (b) mmoe_noise: positive relatedness p = 0.5, noise_std 1.5, batches of 8 and a wide trunk, so
 # conflicts come from mini-batch noise only;
-# (c) toy: CAGrad's 2-D toy. Eight methods each, 5 seeds each: for the MMoE settings the seed
-# changes the initialisation and the batch order (the data are the same); the toy has no randomness
-# for T = 2, so its "seeds" are CAGrad's five starting points. Runs go to runs/memory/ (or $OUT),
-# two at a time; the table of final task losses (mean ± std over the 5) goes to
-# experiments/memory/results.md. Takes about a minute on 2 cores.
+# (c) toy: CAGrad's 2-D toy. Fifteen methods each (the memory stages and, for comparison, the
+# 2023-2025 stages fairgrad, config, m-config, excessmtl, db-mtl, stch, gls), 5 seeds each: for
+# the MMoE settings the seed changes the initialisation and the batch order (the data are the
+# same); the toy has no randomness for T = 2, so its "seeds" are CAGrad's five starting points.
+# Runs go to runs/memory/ (or $OUT), two at a time; the table of final task losses (mean ± std
+# over the 5) goes to experiments/memory/results.md. Takes about two minutes on 2 cores.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -32,6 +33,13 @@ methods=(
   "pcgrad-momentum|aggregator.name=pcgrad-momentum"
   "pcgrad+heavy-ball|aggregator.name=pcgrad optimizer.momentum=0.9 LRx0.1"
   "pcgrad+nag|aggregator.name=pcgrad optimizer.name=nag optimizer.momentum=0.9 LRx0.1"
+  "fairgrad|aggregator.name=fairgrad"
+  "config|aggregator.name=config"
+  "m-config|aggregator.name=m-config"
+  "excessmtl|aggregator.name=excessmtl"
+  "db-mtl|aggregator.name=db-mtl"
+  "stch|aggregator.name=stch"
+  "gls|aggregator.name=gls"
 )
 settings=(mmoe_systematic mmoe_noise toy)
 starts=("[-8.5,7.5]" "[0,0]" "[9,9]" "[-7.5,-0.5]" "[9,-1]")
@@ -47,6 +55,8 @@ for setting in "${settings[@]}"; do
   lr=$(lr_of "$cfg")
   for m in "${methods[@]}"; do
     name=${m%%|*}
+    # The toy's losses go below 0; these stages take their logarithm (an error for L <= 0).
+    case "$setting/$name" in toy/db-mtl | toy/stch | toy/gls) continue ;; esac
     sets=()
     for s in ${m#*|}; do
       if [ "$s" = LRx0.1 ]; then sets+=(--set "optimizer.lr=$(python3 -c "print($lr * 0.1)")")

@@ -33,7 +33,9 @@ json spec_for(const std::string& name, std::size_t T) {
   return spec;
 }
 
-bool loss_based(const std::string& name) { return name == "dwa" || name == "uw"; }
+bool loss_based(const std::string& name) {
+  return name == "dwa" || name == "uw" || name == "db-mtl" || name == "stch" || name == "gls";
+}
 
 }  // namespace
 
