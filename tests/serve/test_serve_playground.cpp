@@ -25,7 +25,8 @@ json toy(const std::string& aggregator, const json& optimizer, std::vector<doubl
           {"seed", 3},
           {"model", {{"name", "toy2d"}, {"start", start}}},
           {"aggregator", {{"name", aggregator}}},
-          {"optimizer", optimizer}};
+          {"optimizer", optimizer},
+          {"plots", false}};  // no gnuplot: the numbers are the point
 }
 
 json post(const serve::Api& api, const json& body, int expect = 200) {

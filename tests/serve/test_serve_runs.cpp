@@ -20,7 +20,8 @@ json toy(std::size_t steps, const std::string& aggregator) {
           {"aggregator", aggregator},
           {"optimizer", {{"name", "adam"}, {"lr", 0.01}}},
           {"steps", steps},
-          {"log_every", 10}};
+          {"log_every", 10},
+          {"plots", false}};
 }
 }  // namespace
 
