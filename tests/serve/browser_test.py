@@ -85,9 +85,10 @@ def main():
     runs, report = os.path.join(work, "runs"), os.path.join(work, "report.json")
     os.makedirs(runs)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    # A sweep to open: the toy with sum and pcgrad, 300 steps each (about a second).
+    # A sweep to open: the toy with sum, pcgrad and mgda, 1500 steps each (about a second).
     sweep = subprocess.run([args.mtlgrad, "sweep", os.path.join(args.source, "models/configs/toy2d.json"),
-                            "--set", "steps=300", "--set", "log_every=10", "--grid", "aggregator.name=sum,pcgrad",
+                            "--set", "steps=1500", "--set", "log_every=10", "--set", "optimizer.lr=0.01",
+                            "--grid", "aggregator.name=sum,pcgrad,mgda",
                             "--out", os.path.join(runs, "sweep-toy"), "--jobs", "2", "--no-plots"],
                            env=env, capture_output=True, text=True)
     if sweep.returncode != 0:
@@ -132,7 +133,7 @@ def main():
         os.makedirs(args.screenshots, exist_ok=True)
         for name, query in (("playground.png", "?demo=1"), ("runs.png", "?view=runs")):
             shot = subprocess.run(chromium_args(chromium, os.path.join(work, "profile-shot")) +
-                                  ["--window-size=1280,900", "--virtual-time-budget=15000",
+                                  ["--window-size=1280,1000", "--virtual-time-budget=15000",
                                    "--screenshot=" + os.path.abspath(os.path.join(args.screenshots, name)), url + query],
                                   capture_output=True, text=True, timeout=60)
             if shot.returncode != 0:

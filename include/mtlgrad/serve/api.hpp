@@ -71,8 +71,8 @@ std::string percent_decode(const std::string& text, bool plus_is_space, const st
 std::filesystem::path resolve_inside(const std::filesystem::path& root, const std::string& relative);
 
 /// The playground's request {"config": an experiment config, "steps": n, "every": k, "state": s}
-/// run: see docs/serve.md. Throws HttpError (400 for a bad request, 422 for a non-finite step,
-/// 503 when the server is stopping).
+/// run: see docs/serve.md. A non-finite step ends the path (the answer says "diverged"). Throws
+/// HttpError: 400 for a bad request, 503 when the server is stopping.
 nlohmann::json playground_run(const nlohmann::json& request, const Limits& limits);
 
 /// The landscape of a plane model (toy2d) on an n × n grid: {"model", "lo", "hi", "n", "label",
