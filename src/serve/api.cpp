@@ -452,9 +452,7 @@ Response Api::route(const Request& req) const {
                              std::to_string(limits_.max_body_bytes));
 
   if (path == "/" || path == "/index.html") {
-    method(get, "GET");
-    query.take("view", "");  // the page reads these itself
-    query.take("selftest", "");
+    method(get, "GET");  // the query (?view=runs, ?selftest=1) is the page's own
     Response r;
     r.content_type = "text/html; charset=utf-8";
     r.body = page();

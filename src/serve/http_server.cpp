@@ -7,6 +7,8 @@
 #include <chrono>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include <httplib.h>
 
 #include "mtlgrad/core/interrupt.hpp"
@@ -17,15 +19,42 @@ struct HttpServer::Impl {
   const Api& api;
   httplib::Server server;
   std::atomic<bool> stop{false};
+  bool loopback = false;  ///< bound to 127.0.0.1, ::1 or localhost: only those names are answered
   explicit Impl(const Api& a) : api(a) {}
 };
+
+namespace {
+
+bool is_loopback_name(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]";
+}
+
+// The Host header's name without its port ("127.0.0.1:8080" → "127.0.0.1", "[::1]:80" → "[::1]").
+std::string host_name(const std::string& header) {
+  if (!header.empty() && header[0] == '[') return header.substr(0, header.find(']') + 1);
+  return header.substr(0, header.find(':'));
+}
+
+}  // namespace
 
 HttpServer::HttpServer(const Api& api) : impl_(std::make_unique<Impl>(api)) {
   auto& s = impl_->server;
   const Api* a = &api;
-  auto forward = [a](const httplib::Request& req, httplib::Response& res) {
+  Impl* impl = impl_.get();
+  auto forward = [a, impl](const httplib::Request& req, httplib::Response& res) {
+    // A server on the loopback answers only requests addressed to the loopback: a web page whose
+    // own host name was re-pointed at 127.0.0.1 (DNS rebinding) must not read the runs folder.
+    const std::string host = host_name(req.get_header_value("Host"));
     // req.target is the target as sent (still percent-encoded): Api decodes it once, itself.
-    const Response r = a->handle({req.method, req.target, req.body});
+    const Response r = impl->loopback && !is_loopback_name(host)
+                           ? Response{403, "application/json",
+                                      nlohmann::json({{"error", "Host " + nlohmann::json(host).dump() +
+                                                                    ": this server answers only 127.0.0.1 and localhost "
+                                                                    "(start it with --host to serve other names)"},
+                                                      {"status", 403}})
+                                          .dump(),
+                                      {}}
+                           : a->handle({req.method, req.target, req.body});
     res.status = r.status;
     for (const auto& [k, v] : r.headers) res.set_header(k, v);
     // The page is self-contained: it may talk only to this server and load nothing else.
@@ -61,6 +90,7 @@ HttpServer::~HttpServer() = default;
 
 int HttpServer::bind(const std::string& host, int port) {
   auto& s = impl_->server;
+  impl_->loopback = is_loopback_name(host);
   const int got = port == 0 ? s.bind_to_any_port(host.c_str()) : (s.bind_to_port(host.c_str(), port) ? port : -1);
   if (got <= 0)
     throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) +

@@ -94,6 +94,11 @@ TEST_CASE("serve: over a socket on an ephemeral port") {
     CHECK(r.status == 403);
     CHECK(json::parse(r.body)["status"] == 403);
   }
+  // DNS rebinding: a request for another host name is refused; localhost is answered.
+  const Reply rebound = http_exchange(port, "GET /api/runs HTTP/1.1\r\nHost: evil.example:8080\r\nConnection: close\r\n\r\n");
+  CHECK(rebound.status == 403);
+  CHECK(json::parse(rebound.body)["error"].get<std::string>().find("answers only 127.0.0.1 and localhost") != std::string::npos);
+  CHECK(http_exchange(port, "GET /api/runs HTTP/1.1\r\nHost: localhost:1\r\nConnection: close\r\n\r\n").status == 200);
   // A path that leaves the site by its own dots: the server does not normalise it into a file.
   const Reply dots = get(port, "/%2e%2e/%2e%2e/secret.txt");
   CHECK(dots.status == 404);
