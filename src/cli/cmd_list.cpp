@@ -8,6 +8,7 @@
 #include "mtlgrad/models/registry.hpp"
 #include "mtlgrad/optim/aggregator.hpp"
 #include "mtlgrad/optim/optimizer.hpp"
+#include "mtlgrad/run/catalog.hpp"
 #include "mtlgrad/run/observer.hpp"
 
 namespace mtlgrad::cli {
@@ -86,14 +87,7 @@ int cmd_list(const Args& args) {
     std::fputs(list_markdown().c_str(), stdout);
     return 0;
   }
-  nlohmann::json extensions = nlohmann::json::array();
-  for (const auto& o : run_observers())
-    extensions.push_back({{"name", o.key}, {"summary", o.summary}, {"options", o.defaults}});
-  const nlohmann::json all = {{"models", model_registry().to_json()},
-                              {"data_sets", data_sets().to_json()},
-                              {"aggregators", aggregators().to_json()},
-                              {"optimizers", optimizers().to_json()},
-                              {"run_extensions", extensions}};
+  const nlohmann::json all = catalog_json();
   if (as_json) {
     std::printf("%s\n", all.dump(2).c_str());
     return 0;

@@ -314,6 +314,11 @@ nlohmann::json objective_losses(Trainer& trainer) {
 
 nlohmann::json resolve_config(const nlohmann::json& config) { return build(config).resolved; }
 
+BuiltExperiment build_experiment(const nlohmann::json& config) {
+  Setup s = build(config);
+  return {std::move(s.data), std::move(s.model), std::move(s.trainer), std::move(s.resolved)};
+}
+
 std::vector<std::string> config_task_names(const nlohmann::json& config) { return build(config).model->task_names(); }
 
 nlohmann::json run_experiment(const nlohmann::json& config, const std::string& out_dir, const RunOptions& options) {

@@ -51,6 +51,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mtlgrad/data/dataset.hpp"
 #include "mtlgrad/mtl/trainer.hpp"
 
 namespace mtlgrad {
@@ -101,6 +102,17 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
 /// Only the validation (for `mtlgrad run --check` and tests): throws ConfigError, else returns the
 /// resolved config.
 nlohmann::json resolve_config(const nlohmann::json& config);
+
+/// What a config builds before its first step: the model (and its data) and the trainer, seeded
+/// as run_experiment seeds them. `mtlgrad serve`'s playground steps it itself (docs/serve.md), so
+/// that its path is the one `mtlgrad run` writes to metrics.csv.
+struct BuiltExperiment {
+  std::unique_ptr<DataSplit> data;
+  std::unique_ptr<MultiTaskModel> model;
+  std::unique_ptr<Trainer> trainer;  ///< trains *model
+  nlohmann::json resolved;           ///< as resolve_config
+};
+BuiltExperiment build_experiment(const nlohmann::json& config);
 
 /// The task names of the model `config` builds (validates it like resolve_config; for the sweep's
 /// single-task baselines, which need T before anything runs).
