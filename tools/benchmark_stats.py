@@ -18,7 +18,8 @@ draws its own start, the toy uses seeds 0..4 × 4 fixed starts). Per method and 
   - w_1 (and w_2 for 3 tasks): the weight of task 1 at the closest Pareto point, averaged: where on
     the front the method lands; its spread over all runs (the sample std) says whether it lands in
     one place or follows the start.
-A run that diverged (no final losses) counts as a miss with distance +inf and adds no volume.
+A run that diverged (no final losses), or ended with non-finite parameters (a null distance), counts
+as a miss with distance +inf and adds no volume.
 
 mean ± 95 % CI: over the 5 replicate values, Student's t interval, mean ± t(0.975, n − 1)·s/√n.
 
@@ -153,7 +154,8 @@ def replicate_values(runs):
     dist, off, hits, pts, ref, weights, tol = [], [], [], [], None, [], None
     for s in runs:
         p = s.get("pareto")
-        if s.get("status") != "finished" or p is None:
+        # A finished run whose parameters are not finite has a null distance: a miss, like a diverged one.
+        if s.get("status") != "finished" or p is None or not isinstance(p.get("distance"), (int, float)):
             dist.append(math.inf)
             off.append(math.inf)
             hits.append(0.0)
@@ -163,7 +165,7 @@ def replicate_values(runs):
         hits.append(1.0 if p["hit"] else 0.0)
         ref, tol = p["reference"], p["tolerance"]
         weights.append(p["weights"])
-        if all(math.isfinite(v) for v in s["final_losses"]):
+        if all(isinstance(v, (int, float)) and math.isfinite(v) for v in s["final_losses"]):
             pts.append(s["final_losses"])
     hv = hypervolume(pts, ref) if pts and ref else 0.0
     return {"distance": float(np.mean(dist)), "off_set": float(np.mean(off)), "hit": float(np.mean(hits)), "hypervolume": hv, "weights": weights,

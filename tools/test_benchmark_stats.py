@@ -59,6 +59,12 @@ class Stats(unittest.TestCase):
         self.assertEqual(v["hit"], 0.5)
         self.assertEqual(v["hypervolume"], 0.375)
         self.assertEqual(v["diverged"], 1)
+        # Non-finite parameters (null distance and weights, a null loss): a miss, no volume, no crash.
+        bad = {"status": "finished", "final_losses": [None, 0.5],
+               "pareto": {"distance": None, "hit": False, "reference": [1, 1], "tolerance": 0.01, "weights": [None, None]}}
+        v = bs.replicate_values([bad])
+        self.assertEqual(v["distance"], math.inf)
+        self.assertEqual(v["hypervolume"], 0.0)
         # A miss counts its distance; a hit within the tolerance counts 0 in "off_set".
         v = bs.replicate_values([runs[0], dict(runs[0], pareto=dict(runs[0]["pareto"], distance=0.5, hit=False))])
         self.assertEqual(v["distance"], 0.25)
