@@ -54,7 +54,7 @@ ModelRegistry::Entry hps_mlp_entry() {
             r.finish();
             return std::make_unique<HpsMlp>(o, *ctx.data, ctx.batch_size, ctx.init_rng, ctx.data_rng);
           },
-          ModelInfo{true, "models/configs/hps_mlp.json", std::nullopt}};
+          ModelInfo{true, "models/configs/hps_mlp.json", std::nullopt, std::nullopt}};
 }
 
 }  // namespace mtlgrad::models

@@ -1,6 +1,8 @@
 #include "mtlgrad/models/registry.hpp"
 
 #include "mtlgrad/models/hps_mlp.hpp"
+#include "mtlgrad/models/pareto_mtl.hpp"
+#include "mtlgrad/models/quadratics.hpp"
 #include "mtlgrad/models/toy2d.hpp"
 
 namespace mtlgrad {
@@ -10,6 +12,8 @@ ModelRegistry& model_registry() {
     ModelRegistry reg("model");
     reg.add(models::toy2d_entry());
     reg.add(models::hps_mlp_entry());
+    reg.add(models::pareto_mtl_entry());
+    reg.add(models::quadratics_entry());
     return reg;
   }();
   return r;

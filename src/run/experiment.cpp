@@ -18,6 +18,7 @@
 #include "mtlgrad/data/data.hpp"
 #include "mtlgrad/run/checkpoint.hpp"
 #include "mtlgrad/run/fingerprint.hpp"
+#include "mtlgrad/models/pareto_front.hpp"
 #include "mtlgrad/models/registry.hpp"
 #include "mtlgrad/run/observer.hpp"
 
@@ -496,6 +497,9 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   summary["initial_losses"] = initial_losses;
   summary["final_losses"] = objective_losses(trainer);
   summary["task_names"] = s.model->task_names();
+  // A model with an exactly known Pareto set: where the run ended relative to it.
+  if (auto pareto = models::pareto_summary(s.cfg.model, *s.model, summary["final_losses"]); !pareto.is_null())
+    summary["pareto"] = pareto;
   nlohmann::json ev = s.model->evaluate();
   if (!ev.empty()) summary["eval"] = ev;
   if (!evals.empty()) summary["eval_history"] = evals;

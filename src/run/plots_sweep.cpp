@@ -231,6 +231,7 @@ void plot_sweep(const SweepTable& table, const std::string& dir) {
   run_gnuplot(dir, "table", s.str(), {"table.png"});
   plot_sweep_curves(table, dir);
   plot_sweep_trajectories(table, dir);
+  plot_sweep_front(table, dir);
 }
 
 }  // namespace mtlgrad

@@ -49,11 +49,30 @@ struct PlaneLandscape {
   std::vector<std::array<double, 2>> pareto_set;  ///< a polyline drawn in red as "Pareto set" (may be empty)
 };
 
+/// Where a model's current parameters lie relative to its exactly known Pareto set (a model with
+/// KnownFront; models/pareto_front.hpp has the geometry and the hypervolume).
+struct ParetoMeasure {
+  double distance = 0;             ///< Euclidean distance of the parameters to the Pareto set
+  std::vector<double> nearest;     ///< the closest point of the Pareto set (the parameters' layout)
+  std::vector<double> weights;     ///< its task weights w (Σ w = 1): that point minimises Σ w_i f_i
+  std::vector<double> reference;   ///< the hypervolume reference point of the model's losses
+};
+
+/// A model whose Pareto set is known exactly: the run layer writes summary.json's "pareto" and the
+/// sweep's front plot from it without knowing which model it is.
+struct KnownFront {
+  /// The measure at the model's current parameters (the model is the one the entry built).
+  std::function<ParetoMeasure(MultiTaskModel& model)> measure;
+  /// About n loss vectors spread over the true Pareto front, for plots.
+  std::function<std::vector<std::vector<double>>(MultiTaskModel& model, std::size_t n)> front;
+};
+
 /// A model's own facts besides its options.
 struct ModelInfo {
   bool needs_data = false;     ///< the config must have a "data" section (and must not without)
   std::string default_config;  ///< its default experiment config, relative to the source tree ("" if none)
   std::optional<PlaneLandscape> landscape;  ///< set for a model whose parameter is a point of the plane
+  std::optional<KnownFront> pareto;         ///< set for a model whose Pareto set is known exactly
 };
 inline nlohmann::json extra_json(const ModelInfo& i) {
   return {{"needs_data", i.needs_data}, {"default_config", i.default_config}};

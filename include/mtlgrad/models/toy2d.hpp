@@ -11,7 +11,10 @@
 ///     f1 = c1 f1_log + c2 f1_sq;   f2 = c1 f2_log + c2 f2_sq
 ///
 /// Built from the tape's ops (abs, clamp, log, tanh), so the kinks follow PyTorch. The Pareto set
-/// is x2 = −8.3552, x1 ∈ [−7, 7]. Options: "start" (default [-8.5, 7.5]).
+/// is the curve of the minimisers of w f1 + (1 − w) f2, w ∈ [0, 1]: x1 = 7 (2w − 1) and x2 the root
+/// of a 1-D stationarity condition (src/models/toy2d.cpp), x2 = −8.3551 at x1 = 0 bending down to
+/// −8.4345 at x1 = ±7 (not the straight line x2 = −8.3552 often quoted: that is its middle).
+/// Hypervolume reference (0, 0). Options: "start" (default [-8.5, 7.5]).
 
 #include <array>
 
@@ -37,7 +40,7 @@ class Toy2d : public MultiTaskModel {
   Parameter x_;
 };
 
-/// f1 + f2 over [−10, 10]² and the Pareto set x2 = −8.3552, x1 ∈ [−7, 7] (the figure of CAGrad):
+/// f1 + f2 over [−10, 10]² and the Pareto curve (x2 ≈ −8.36 to −8.43, x1 ∈ [−7, 7]; the figure of CAGrad):
 /// what run/plots draws the path of x over.
 PlaneLandscape toy2d_landscape();
 

@@ -18,15 +18,19 @@
 ///     losses are positive;
 ///   - trajectory.png (a model whose registry entry describes a PlaneLandscape, e.g. toy2d): the
 ///     path of x over the contour of the landscape (landscape.dat), the start, the end and the
-///     Pareto set — for toy2d f1 + f2 on [−10, 10]² and x2 = −8.3552, x1 ∈ [−7, 7], the figure of
-///     CAGrad (Liu et al. 2021).
+///     Pareto set — for toy2d f1 + f2 on [−10, 10]² and its Pareto curve, the figure of CAGrad (Liu
+///     et al. 2021).
 /// Per sweep (write_sweep_table):
 ///   - table.png: a bar per group and task of the table's headline metric (test accuracy where
 ///     present, else the final loss), the error bar ± one sample std;
 ///   - curves.png: per task the training loss (and the held-out accuracy when the runs evaluated
 ///     during training, eval_every > 0) against the step, the mean over each group's seeds;
 ///   - trajectories.png (sweeps of such a model): one panel per group of every grid key but model.start and
-///     seed, each run's path over the contour.
+///     seed, each run's path over the contour;
+///   - front.png (sweeps of a model with a KnownFront: toy2d, pareto_mtl, quadratics): one panel per
+///     group of every grid key but model.start and seed, each run's final loss vector (summary.json
+///     "final_losses") as a point over the true Pareto front (a curve for 2 objectives, the sampled
+///     surface for 3).
 
 #include <string>
 #include <vector>
@@ -73,6 +77,8 @@ std::vector<std::string> run_plots(const std::string& dir);
 
 /// table.png, curves.png (and trajectories.png) of a sweep (see above).
 void plot_sweep(const SweepTable& table, const std::string& dir);
+/// front.png of plot_sweep (nothing for a model without a KnownFront); false when not drawn.
+bool plot_sweep_front(const SweepTable& table, const std::string& dir);
 
 /// The "plots" observer's registry entry (src/run/observers.cpp).
 ObserverEntry plots_observer_entry();

@@ -1,0 +1,281 @@
+#!/usr/bin/python3
+"""The statistics of experiments/benchmark (docs/benchmark.md): tables, paired comparisons, ranking.
+
+    benchmark_stats.py stages < `mtlgrad list --json`      the spatial stages runnable with their
+                                                          defaults (no required option), one a line
+    benchmark_stats.py report RUNS_DIR OUT_DIR            reads RUNS_DIR/<problem>/<run>/summary.json,
+                                                          writes OUT_DIR/results.md and results.csv
+
+Units. Every problem is run from 4 starts under each of 5 seeds; the 5 seeds are the replicates
+(a run's replicate is seed mod 5: the random-start problems use seeds 0..19, so that every run
+draws its own start, the toy uses seeds 0..4 × 4 fixed starts). Per method and replicate:
+  - distance: the mean over its starts of summary.json pareto.distance (exact distance of the
+    final parameters to the Pareto set);
+  - hit: the fraction of its starts with distance <= pareto.tolerance;
+  - hypervolume: of the set of its starts' final loss vectors against pareto.reference (exact, by
+    inclusion–exclusion: at most 4 points; the C++ sweep algorithms of src/models/pareto_front.cpp
+    agree with it on the sets of tools/gen_hypervolume_reference.py);
+  - w_1 (and w_2 for 3 tasks): the weight of task 1 at the closest Pareto point, averaged: where on
+    the front the method lands; its spread over all runs (the sample std) says whether it lands in
+    one place or follows the start.
+A run that diverged (no final losses), or ended with non-finite parameters (a null distance), counts
+as a miss with distance +inf and adds no volume.
+
+mean ± 95 % CI: over the 5 replicate values, Student's t interval, mean ± t(0.975, n − 1)·s/√n.
+
+Distances within the hit tolerance are all "on the set": the comparison and the ranking use the
+distance with every hit counted as 0 (so that 1e-16 against 3e-16 is no difference), the table
+shows the distance itself.
+
+Hypervolume differences below 1e-9 of sum's value are rounding (the same point reached by other
+arithmetic) and count as 0.
+
+Paired comparison against sum: per replicate the difference d_r = metric(method, r) − metric(sum, r)
+(the same seeds, so the same starts); the exact paired bootstrap of the mean difference: all n^n
+resamples with replacement of the n differences are enumerated (3125 for n = 5), so the 95 %
+percentile interval [q(0.025), q(0.975)] has no Monte-Carlo noise; "better" / "worse" when the
+interval excludes 0 (lower distance, higher hit rate and hypervolume are better), else "≈". With
+n = 5 this is a coarse screen (five differences of one sign are always "better" or "worse").
+
+Ranking: per problem the methods by mean distance (ties share the mean rank), then the mean rank
+over the problems; the same by hypervolume.
+"""
+import csv
+import itertools
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_hypervolume_reference import hypervolume  # noqa: E402
+
+REPLICATES = 5
+# t(0.975, df) for df = 1..30
+T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+        2.045, 2.042]
+
+
+def mean_ci(values):
+    """(mean, half-width of the 95 % t interval); half-width NaN for fewer than 2 finite values, inf
+    when a value is infinite."""
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) == 0:
+        return math.nan, math.nan
+    if not np.all(np.isfinite(v)):
+        return float(np.mean(v)), math.nan
+    m = float(np.mean(v))
+    if len(v) < 2:
+        return m, math.nan
+    t = T975[len(v) - 2] if len(v) - 1 <= len(T975) else 1.960
+    return m, t * float(np.std(v, ddof=1)) / math.sqrt(len(v))
+
+
+def bootstrap_ci(diffs, level=0.95):
+    """The exact paired bootstrap interval of the mean of `diffs`: every one of the n^n ordered
+    resamples enumerated; returns (q_lo, q_hi), the smallest values whose cumulative probability
+    reaches (1 − level)/2 and (1 + level)/2."""
+    d = np.asarray(diffs, dtype=np.float64)
+    n = len(d)
+    if n == 0 or n > 8 or not np.all(np.isfinite(d)):
+        return math.nan, math.nan
+    means = np.zeros(n ** n)
+    for k, idx in enumerate(itertools.product(range(n), repeat=n)):
+        means[k] = d[list(idx)].mean()
+    means.sort()
+    lo_a, hi_a = (1 - level) / 2, (1 + level) / 2
+    cum = np.arange(1, len(means) + 1) / len(means)
+    lo = means[np.searchsorted(cum, lo_a - 1e-12)]
+    hi = means[np.searchsorted(cum, hi_a - 1e-12)]
+    return float(lo), float(hi)
+
+
+def round_off(diff, scale):
+    """A difference below 1e-9 of the compared value is rounding (the same point reached by other
+    arithmetic), not a difference: 0."""
+    return 0.0 if abs(diff) <= 1e-9 * max(1.0, abs(scale)) else diff
+
+
+def verdict(lo, hi, higher_is_better):
+    if math.isnan(lo) or math.isnan(hi):
+        return "n/a"
+    if lo > 0:
+        return "better" if higher_is_better else "worse"
+    if hi < 0:
+        return "worse" if higher_is_better else "better"
+    return "≈"
+
+
+def mean_ranks(scores, lower_is_better=True):
+    """Ranks 1..k of `scores` (a dict name -> value; NaN ranks last), ties sharing the mean rank."""
+    def key(v):
+        if math.isnan(v):
+            return math.inf
+        return v if lower_is_better else -v
+    names = sorted(scores, key=lambda n: key(scores[n]))
+    ranks, i = {}, 0
+    while i < len(names):
+        j = i
+        while j + 1 < len(names) and key(scores[names[j + 1]]) == key(scores[names[i]]):
+            j += 1
+        for k in range(i, j + 1):
+            ranks[names[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def stages(listing):
+    return [a["name"] for a in listing["aggregators"] if not any(o.get("required") for o in a.get("schema", []))]
+
+
+def load_problem(path):
+    """{method: {replicate: [run dicts]}} from one sweep directory."""
+    out = {}
+    for name in sorted(os.listdir(path)):
+        d = os.path.join(path, name)
+        sr, sm = os.path.join(d, "sweep_run.json"), os.path.join(d, "summary.json")
+        if not (os.path.isfile(sr) and os.path.isfile(sm)):
+            continue
+        with open(sr) as f:
+            assignment = dict((k, v) for k, v in json.load(f)["assignment"])
+        with open(sm) as f:
+            s = json.load(f)
+        method = assignment.get("aggregator.name", "sum")
+        seed = int(assignment.get("seed", 0))
+        out.setdefault(method, {}).setdefault(seed % REPLICATES, []).append(s)
+    return out
+
+
+def replicate_values(runs):
+    """The per-replicate metrics of one method's runs of one replicate."""
+    dist, off, hits, pts, ref, weights, tol = [], [], [], [], None, [], None
+    for s in runs:
+        p = s.get("pareto")
+        # A finished run whose parameters are not finite has a null distance: a miss, like a diverged one.
+        if s.get("status") != "finished" or p is None or not isinstance(p.get("distance"), (int, float)):
+            dist.append(math.inf)
+            off.append(math.inf)
+            hits.append(0.0)
+            continue
+        dist.append(p["distance"])
+        off.append(0.0 if p["hit"] else p["distance"])
+        hits.append(1.0 if p["hit"] else 0.0)
+        ref, tol = p["reference"], p["tolerance"]
+        weights.append(p["weights"])
+        if all(isinstance(v, (int, float)) and math.isfinite(v) for v in s["final_losses"]):
+            pts.append(s["final_losses"])
+    hv = hypervolume(pts, ref) if pts and ref else 0.0
+    return {"distance": float(np.mean(dist)), "off_set": float(np.mean(off)), "hit": float(np.mean(hits)), "hypervolume": hv, "weights": weights,
+            "runs": len(runs), "diverged": sum(1 for s in runs if s.get("status") != "finished"), "tolerance": tol}
+
+
+def fmt(m, h, digits=3):
+    if math.isnan(m):
+        return "—"
+    if math.isinf(m):
+        return "∞"
+    return f"{m:.{digits}g}" + ("" if math.isnan(h) else f" ± {h:.2g}")
+
+
+def report(runs_dir, out_dir):
+    problems = [p for p in sorted(os.listdir(runs_dir)) if os.path.isdir(os.path.join(runs_dir, p))]
+    md = ["# Known-front benchmark: results", "",
+          "Produced by `experiments/benchmark/run` (tools/benchmark_stats.py); docs/benchmark.md explains "
+          "the problems, the measures and how to read this. Per problem and spatial stage: 4 starts × 5 seeds; "
+          "mean ± 95 % t-interval over the 5 seeds (each seed's value is the mean over its 4 starts, the "
+          "hypervolume that of its 4 final loss vectors). vs sum: the exact paired bootstrap 95 % interval of "
+          "the mean difference over seeds (better / worse when it excludes 0, else ≈; distances within the "
+          "hit tolerance count as 0, hypervolume differences below 1e-9 of sum's as 0).", ""]
+    rows_csv = []
+    ranks_d, ranks_h = {}, {}
+    for prob in problems:
+        data = load_problem(os.path.join(runs_dir, prob))
+        if not data:
+            continue
+        per = {m: {r: replicate_values(v) for r, v in reps.items()} for m, reps in data.items()}
+        reps = sorted(set().union(*[set(v) for v in per.values()]))
+        T = None
+        md += [f"## {prob}", ""]
+        header = "| stage | distance | hit rate | hypervolume | w₁ (spread) | diverged | vs sum: distance | vs sum: hypervolume |"
+        md += [header, "|" + "---|" * 8]
+        means_d, means_h = {}, {}
+        for m in sorted(per):
+            vals = per[m]
+            d = [vals[r]["distance"] if r in vals else math.nan for r in reps]
+            h = [vals[r]["hit"] if r in vals else math.nan for r in reps]
+            hv = [vals[r]["hypervolume"] if r in vals else math.nan for r in reps]
+            w = [x for r in reps if r in vals for x in vals[r]["weights"]]
+            T = len(w[0]) if w else T
+            w1 = [x[0] for x in w]
+            dm, dh = mean_ci(d)
+            hm, hh = mean_ci(h)
+            vm, vh = mean_ci(hv)
+            means_h[m] = vm
+            cmp_d = cmp_h = "—"
+            means_d[m] = mean_ci([vals[r]["off_set"] if r in vals else math.nan for r in reps])[0]
+            if m != "sum" and "sum" in per:
+                s = per["sum"]
+                dd = [vals[r]["off_set"] - s[r]["off_set"] for r in reps if r in vals and r in s]
+                dv = [round_off(vals[r]["hypervolume"] - s[r]["hypervolume"], s[r]["hypervolume"])
+                      for r in reps if r in vals and r in s]
+                lo, hi = bootstrap_ci(dd)
+                cmp_d = f"{verdict(lo, hi, False)} [{lo:.2g}, {hi:.2g}]" if not math.isnan(lo) else "n/a"
+                lo, hi = bootstrap_ci(dv)
+                cmp_h = f"{verdict(lo, hi, True)} [{lo:.2g}, {hi:.2g}]" if not math.isnan(lo) else "n/a"
+            div = sum(vals[r]["diverged"] for r in vals)
+            nruns = sum(vals[r]["runs"] for r in vals)
+            wcell = f"{np.mean(w1):.2f} ({np.std(w1, ddof=1) if len(w1) > 1 else 0:.2f})" if w1 else "—"
+            md.append(f"| {m} | {fmt(dm, dh)} | {fmt(hm, hh, 2)} | {fmt(vm, vh, 4)} | {wcell} | {div}/{nruns} | {cmp_d} | {cmp_h} |")
+            rows_csv.append({"problem": prob, "stage": m, "distance_mean": dm, "distance_ci95": dh, "hit_mean": hm,
+                             "hit_ci95": hh, "hypervolume_mean": vm, "hypervolume_ci95": vh,
+                             "w1_mean": float(np.mean(w1)) if w1 else math.nan,
+                             "w1_std": float(np.std(w1, ddof=1)) if len(w1) > 1 else math.nan,
+                             "diverged": div, "runs": nruns, "vs_sum_distance": cmp_d, "vs_sum_hypervolume": cmp_h})
+        tol = next((v["tolerance"] for reps_ in per.values() for v in reps_.values() if v["tolerance"]), None)
+        md += ["", f"Hit: distance ≤ {tol}. Reference point of the hypervolume: "
+               "(" + ", ".join(f"{v:g}" for v in next((s['pareto']['reference'] for reps_ in data.values() for rs in reps_.values()
+                                                   for s in rs if s.get('pareto')), [])) + ").", ""]
+        if os.path.exists(os.path.join(runs_dir, prob, "front.png")):
+            md += [f"Front plot: {prob}/front.png of the runs directory (the run script copies it to "
+                   f"docs/images/benchmark_{prob}.png).", ""]
+        ranks_d[prob] = mean_ranks(means_d, True)
+        ranks_h[prob] = mean_ranks(means_h, False)
+    methods = sorted(set().union(*[set(r) for r in ranks_d.values()])) if ranks_d else []
+    md += ["## Ranking", "", "Mean rank over the problems (1 = best) by mean distance to the Pareto set and by mean "
+           "hypervolume; per-problem ranks in brackets, problems in the order " + ", ".join(ranks_d) + ".", "",
+           "| stage | mean rank (distance) | mean rank (hypervolume) |", "|---|---|---|"]
+    table = []
+    for m in methods:
+        rd = [ranks_d[p].get(m, math.nan) for p in ranks_d]
+        rh = [ranks_h[p].get(m, math.nan) for p in ranks_h]
+        table.append((float(np.mean(rd)), float(np.mean(rh)), m, rd, rh))
+    for md_, mh, m, rd, rh in sorted(table):
+        md.append(f"| {m} | {md_:.2f} [{', '.join(f'{x:g}' for x in rd)}] | {mh:.2f} [{', '.join(f'{x:g}' for x in rh)}] |")
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "results.md.tmp"), "w") as f:
+        f.write("\n".join(md) + "\n")
+    os.replace(os.path.join(out_dir, "results.md.tmp"), os.path.join(out_dir, "results.md"))
+    with open(os.path.join(out_dir, "results.csv.tmp"), "w", newline="") as f:
+        if rows_csv:
+            w = csv.DictWriter(f, fieldnames=list(rows_csv[0]))
+            w.writeheader()
+            w.writerows(rows_csv)
+    os.replace(os.path.join(out_dir, "results.csv.tmp"), os.path.join(out_dir, "results.csv"))
+
+
+def main(argv):
+    if len(argv) == 2 and argv[1] == "stages":
+        print("\n".join(stages(json.load(sys.stdin))))
+        return 0
+    if len(argv) == 4 and argv[1] == "report":
+        report(argv[2], argv[3])
+        return 0
+    sys.stderr.write("usage: benchmark_stats.py stages < listing.json | report RUNS_DIR OUT_DIR\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,84 @@
+#!/usr/bin/python3
+"""Tests of tools/benchmark_stats.py on hand-computed examples (run by ctest: "tools: benchmark statistics")."""
+import math
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchmark_stats as bs  # noqa: E402
+
+
+class Stats(unittest.TestCase):
+    def test_t_interval(self):
+        # 1..5: mean 3, s = √2.5, t(0.975, 4) = 2.776: half-width 2.776·√2.5/√5 = 1.96292...
+        m, h = bs.mean_ci([1, 2, 3, 4, 5])
+        self.assertEqual(m, 3)
+        self.assertAlmostEqual(h, 2.776 * math.sqrt(2.5) / math.sqrt(5), places=12)
+        # Two values 0, 2: s = √2, t(0.975, 1) = 12.706: half-width 12.706.
+        self.assertAlmostEqual(bs.mean_ci([0, 2])[1], 12.706, places=12)
+        self.assertTrue(math.isnan(bs.mean_ci([7])[1]))
+
+    def test_exact_bootstrap(self):
+        # d = (0, 2): resample means 0, 1, 2 with probabilities 1/4, 1/2, 1/4 → [0, 2].
+        self.assertEqual(bs.bootstrap_ci([0, 2]), (0.0, 2.0))
+        # d = (0, 0, 3): means k (k threes drawn, k ~ Bin(3, 1/3)): P = 8/27, 12/27, 6/27, 1/27;
+        # cumulative 0.296, 0.741, 0.963, 1 → q(0.025) = 0, q(0.975) = 3.
+        self.assertEqual(bs.bootstrap_ci([0, 0, 3]), (0.0, 3.0))
+        # Five positive differences: all resamples drawing only 1 (or only 5) have probability
+        # 5^-5 < 0.025, so the interval lies strictly inside (1, 5), and excludes 0: a positive
+        # difference of a lower-is-better metric is "worse", of a higher-is-better one "better".
+        lo, hi = bs.bootstrap_ci([1, 2, 3, 4, 5])
+        self.assertGreater(lo, 1)
+        self.assertLess(hi, 5)
+        self.assertEqual(bs.verdict(lo, hi, higher_is_better=False), "worse")
+        self.assertEqual(bs.verdict(lo, hi, higher_is_better=True), "better")
+        self.assertEqual(bs.verdict(-1, 1, True), "≈")
+        # Constant differences: a point interval.
+        self.assertEqual(bs.bootstrap_ci([0.5] * 5), (0.5, 0.5))
+
+    def test_round_off(self):
+        self.assertEqual(bs.round_off(1e-14, 60.0), 0.0)
+        self.assertEqual(bs.round_off(1e-6, 60.0), 1e-6)
+        self.assertEqual(bs.round_off(-2e-10, 0.0), 0.0)
+
+    def test_ranks(self):
+        r = bs.mean_ranks({"a": 1.0, "b": 3.0, "c": 1.0, "d": math.nan})
+        self.assertEqual(r, {"a": 1.5, "c": 1.5, "b": 3, "d": 4})
+        self.assertEqual(bs.mean_ranks({"a": 1.0, "b": 3.0}, lower_is_better=False), {"b": 1, "a": 2})
+
+    def test_replicate_values(self):
+        # Two starts of one seed: one on the set, one diverged; volume of the one point (0.5, 0.25)
+        # under (1, 1) is 0.5·0.75.
+        runs = [{"status": "finished", "final_losses": [0.5, 0.25],
+                 "pareto": {"distance": 0.0, "hit": True, "reference": [1, 1], "tolerance": 0.01, "weights": [0.3, 0.7]}},
+                {"status": "diverged"}]
+        v = bs.replicate_values(runs)
+        self.assertEqual(v["distance"], math.inf)
+        self.assertEqual(v["off_set"], math.inf)
+        self.assertEqual(v["hit"], 0.5)
+        self.assertEqual(v["hypervolume"], 0.375)
+        self.assertEqual(v["diverged"], 1)
+        # Non-finite parameters (null distance and weights, a null loss): a miss, no volume, no crash.
+        bad = {"status": "finished", "final_losses": [None, 0.5],
+               "pareto": {"distance": None, "hit": False, "reference": [1, 1], "tolerance": 0.01, "weights": [None, None]}}
+        v = bs.replicate_values([bad])
+        self.assertEqual(v["distance"], math.inf)
+        self.assertEqual(v["hypervolume"], 0.0)
+        # A miss counts its distance; a hit within the tolerance counts 0 in "off_set".
+        v = bs.replicate_values([runs[0], dict(runs[0], pareto=dict(runs[0]["pareto"], distance=0.5, hit=False))])
+        self.assertEqual(v["distance"], 0.25)
+        self.assertEqual(v["off_set"], 0.25)
+        v = bs.replicate_values([runs[0], dict(runs[0], pareto=dict(runs[0]["pareto"], distance=0.004))])
+        self.assertEqual(v["off_set"], 0.0)
+        self.assertEqual(v["distance"], 0.002)
+
+    def test_stages_skip_required_options(self):
+        listing = {"aggregators": [{"name": "sum", "schema": []},
+                                   {"name": "weighted", "schema": [{"name": "weights", "required": True}]},
+                                   {"name": "pcgrad", "schema": [{"name": "x", "required": False}]}]}
+        self.assertEqual(bs.stages(listing), ["sum", "pcgrad"])
+
+
+if __name__ == "__main__":
+    unittest.main()
