@@ -34,14 +34,17 @@ void FairGrad::aggregate(const Tensor& J, Rng& /*rng*/, Aggregation& out) {
   if (n > 0) {
     // w_i = k β_i / ‖g_i‖ turns (Gw)_i = w_i^{−p} into (Cβ)_i = a_i β_i^{−p} with C the cosine matrix
     // and a_i = ‖g_i‖^{p−1} / m; the common scale m = exp(mean ln ‖g_i‖^{p−1}) gives k^{1+p} = m.
-    std::vector<real> log_norm(n), a(n), beta;
-    for (std::size_t r = 0; r < n; ++r) log_norm[r] = std::log(G(active[r], active[r])) / 2;
+    std::vector<real> norm(n), log_norm(n), a(n), beta;
+    for (std::size_t r = 0; r < n; ++r) {
+      norm[r] = std::sqrt(G(active[r], active[r]));
+      log_norm[r] = std::log(norm[r]);
+    }
     const real mean_log = std::accumulate(log_norm.begin(), log_norm.end(), real(0)) / real(n);
     Tensor C = zeros(n, n);
     for (std::size_t r = 0; r < n; ++r) {
       a[r] = std::exp((p - 1) * (log_norm[r] - mean_log));
       for (std::size_t c = 0; c < n; ++c)
-        C(r, c) = r == c ? real(1) : G(active[r], active[c]) * std::exp(-log_norm[r] - log_norm[c]);
+        C(r, c) = r == c ? real(1) : G(active[r], active[c]) / (norm[r] * norm[c]);
     }
     const solvers::SolveReport report = solve(C, a, beta);
     const real log_k = (p - 1) * mean_log / (1 + p);
