@@ -161,6 +161,8 @@ void RecordReader::read_header() {
   all += meta;
   if (get<std::uint32_t>(sum) != crc(all.data(), all.size())) fail(kHeaderFixed + m, "header checksum mismatch");
   if (h_.T == 0) fail(12, "T = 0 tasks");
+  // A multi-task run has a handful of tasks; a T beyond this is a corrupt or hand-made header.
+  if (h_.T > 65536) fail(12, "T = " + std::to_string(h_.T) + " tasks (at most 65536)");
   if (h_.real_size != sizeof(real))
     fail(24, "recorded with " + std::to_string(h_.real_size) + "-byte reals, this build uses " +
                  std::to_string(sizeof(real)) + "-byte reals (replay it with a build of that real type)");

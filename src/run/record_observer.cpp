@@ -44,6 +44,16 @@ class RecordObserver : public RunObserver {
                {"groups", column_groups(trainer)}};
   }
 
+  // A run that stops with an error (a diverged step, a failed write elsewhere) still leaves its
+  // whole records on disk: those steps are the ones worth replaying.
+  ~RecordObserver() override {
+    try {
+      if (log_) log_->sync();
+    } catch (const std::exception&) {
+      // Nothing to do in a destructor: the file keeps the records written before.
+    }
+  }
+
   void open(const std::string& out_dir) override {
     path_ = out_dir + "/gradients.rec";
     log_ = resumed_bytes_ ? std::make_unique<AppendLog>(path_, resumed_bytes_) : std::make_unique<AppendLog>(path_);

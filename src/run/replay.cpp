@@ -53,11 +53,21 @@ struct Stage {
   nlohmann::json first_hurt = nullptr;
 };
 
+// Names from the record's metadata become CSV columns and cells: a hand-made file's commas, quotes
+// and control characters are replaced by '_'.
+std::string csv_safe(std::string name) {
+  for (char& c : name)
+    if (c == ',' || c == '"' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
+  return name;
+}
+
 std::vector<std::string> task_names(const RecordHeader& h, const std::string& file) {
   std::vector<std::string> names;
   const auto it = h.meta.find("tasks");
   if (it != h.meta.end() && it->is_array() && it->size() == h.T)
-    for (const auto& n : *it) names.push_back(n.is_string() ? n.get<std::string>() : "");
+    for (const auto& n : *it) {
+      names.push_back(csv_safe(n.is_string() ? n.get<std::string>() : ""));
+    }
   for (std::size_t i = 0; i < h.T; ++i)
     if (names.size() <= i || names[i].empty()) {
       names.assign(h.T, "");
@@ -77,7 +87,7 @@ std::vector<ColumnGroup> column_groups(const RecordHeader& h) {
     if (!g.is_object() || !g.contains("name") || !g["name"].is_string() || !g.contains("begin") ||
         !g["begin"].is_number_unsigned() || !g.contains("end") || !g["end"].is_number_unsigned())
       return {};
-    ColumnGroup c{g["name"].get<std::string>(), g["begin"].get<std::size_t>(), g["end"].get<std::size_t>()};
+    ColumnGroup c{csv_safe(g["name"].get<std::string>()), g["begin"].get<std::size_t>(), g["end"].get<std::size_t>()};
     if (c.begin > c.end || c.end > h.P) return {};
     groups.push_back(c);
   }
@@ -107,7 +117,7 @@ std::string heatmap_script(const std::vector<ColumnGroup>& groups, std::size_t r
     tics += (g ? ", " : "") + gnuplot_string(groups[g].name) + " " + std::to_string(g);
   const std::string h = std::to_string(300 + 24 * groups.size());
   return "set terminal " + gnuplot_terminal() + " size 900," + h +
-         "\nset output 'layer_conflicts.png.tmp'\nset title 'conflict rate per parameter group'\n"
+         "\nset output 'layer_conflicts.png.tmp'\nset title 'conflict rate per parameter (pairs i < j with g_i . g_j < 0 on its columns)'\n"
          "set xlabel 'record'\nset ytics (" + tics + ") noenhanced\nset cbrange [0:1]\n"
          "set palette defined (0 'white', 1 'red')\nset xrange [-0.5:" + std::to_string(rows) +
          "-0.5]\nplot 'layer_conflicts.dat' matrix with image notitle\nunset output\n";
