@@ -49,7 +49,8 @@ void Certifier::certify(const Tensor& G, const std::vector<real>& Jd, real dd, c
   out = Certificate{};
   if (T == 0) return;
   const real dnorm = std::sqrt(std::max(dd, real(0)));
-  std::vector<real> norms(T);
+  std::vector<real>& norms = norms_;
+  norms.resize(T);
   real max_norm = 0;
   out.margin = std::numeric_limits<real>::infinity();
   for (std::size_t i = 0; i < T; ++i) {
@@ -65,9 +66,9 @@ void Certifier::certify(const Tensor& G, const std::vector<real>& Jd, real dd, c
     out.resolved += !hurt && s < 0;
   }
   out.grad_ratio = ratio(norms);
-  std::vector<real> abs_losses;
-  for (real l : losses) abs_losses.push_back(std::abs(l));
-  out.loss_ratio = ratio(abs_losses);
+  abs_losses_.resize(losses.size());
+  for (std::size_t i = 0; i < losses.size(); ++i) abs_losses_[i] = std::abs(losses[i]);
+  out.loss_ratio = ratio(abs_losses_);
   if (max_norm == 0) return;  // every g_i = 0: stationary, gap 0
   // MGDA's defaults (mgda.hpp): the exact min-norm point, up to its duality-gap tolerance.
   solvers::min_norm_simplex(G, 1000, real(1e-8), alpha_);

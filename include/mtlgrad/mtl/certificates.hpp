@@ -52,7 +52,7 @@ class Certifier {
   static void jacobian_times(const Tensor& J, const Tensor& d, std::vector<real>& Jd);
 
  private:
-  std::vector<real> alpha_;
+  std::vector<real> alpha_, norms_, abs_losses_;  // reused: no allocation per step once sized
 };
 
 /// The threshold of the scale warning: a step whose grad_ratio or loss_ratio exceeds it.
