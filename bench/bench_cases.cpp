@@ -1,5 +1,9 @@
 #include "bench_cases.hpp"
 
+#include "mtlgrad/core/blas.hpp"
+#include "mtlgrad/mtl/certificates.hpp"
+#include "mtlgrad/run/record.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -170,6 +174,50 @@ nlohmann::json run_toy(std::size_t steps) {
           {"us_per_step", 1e3 * ms / double(std::max<std::size_t>(steps, 1))},
           {"allocs_per_step", allocs},
           {"x", {double(toy.x().value(0, 0)), double(toy.x().value(0, 1))}}};
+}
+
+
+nlohmann::json time_certificates(const MlpCase& c, const Settings& s) {
+  Setup setup(c);
+  Trainer& tr = *setup.trainer;
+  for (int i = 0; i < s.warmup; ++i) tr.step();
+  Certifier certifier;
+  Certificate cert;
+  std::vector<real> Jd;
+  RecordHeader h;
+  h.T = c.tasks;
+  std::vector<double> step, certs, record, stored;
+  std::size_t bytes = 0;
+  const double start = now_ms();
+  while (int(step.size()) < s.max_reps && (int(step.size()) < s.min_reps || ms_since(start) < 1000 * s.min_seconds)) {
+    double t0 = now_ms();
+    const StepRecord& r = tr.step();
+    step.push_back(ms_since(t0));
+    // What a logged step adds in the run layer (MetricsTable::certify): J d, then the certificates on G.
+    t0 = now_ms();
+    const Tensor& d = tr.aggregation().direction;
+    Certifier::jacobian_times(tr.task_gradients().J, d, Jd);
+    certifier.certify(tr.gramian(), Jd, blas::dot(d.size(), d.data(), d.data()), r.losses, cert);
+    certs.push_back(ms_since(t0));
+    // What a recorded step adds (the record observer, zlib level 1).
+    t0 = now_ms();
+    h.P = tr.task_gradients().J.shape(1);
+    GradientRecord g;
+    g.step = r.step;
+    g.rng = tr.rng().state();
+    g.losses = r.losses;
+    g.J = tr.task_gradients().J;
+    g.direction = d;
+    bytes = encode_record(h, g, 1).size();
+    record.push_back(ms_since(t0));
+    t0 = now_ms();  // level 0: zlib's stored blocks, no compression
+    (void)encode_record(h, g, 0);
+    stored.push_back(ms_since(t0));
+  }
+  const double ms = median(step), cm = median(certs), rm = median(record), sm = median(stored);
+  return {{"name", c.name},   {"step_ms", ms},          {"certificates_ms", cm}, {"certificates_share", cm / ms},
+          {"record_ms", rm},  {"record_share", rm / ms}, {"record_bytes", bytes}, {"record_level0_ms", sm},
+          {"record_raw_bytes", (h.T * (h.P + 2) + h.P) * sizeof(real)}, {"reps", step.size()}};
 }
 
 }  // namespace bench

@@ -42,6 +42,10 @@ nlohmann::json time_step(const MlpCase& c, const Settings& s);
 /// One recorded forward; the per-task gradients by the per-task sweeps and by the batched sweep,
 /// each timed, and the largest difference between the two J (relative to max |J|).
 nlohmann::json time_paths(const MlpCase& c, const Settings& s);
+/// A step (pcgrad + adam) with and without what a logged step of a run adds for its certificates
+/// (J d and the min-norm solve on G) and what a recorded step adds (its gradients.rec record,
+/// zlib level 1): median ms of each, their share of the step, the record's bytes.
+nlohmann::json time_certificates(const MlpCase& c, const Settings& s);
 /// The CAGrad toy from (-8.5, 7.5): pcgrad + adam (lr 0.001) for `steps` steps, construction
 /// included; seconds and the final point.
 nlohmann::json run_toy(std::size_t steps);

@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> Ts = {2, 4, 8};
   app.add_option("--threads", threads, "OpenBLAS threads")->check(CLI::Range(1, 64));
   app.add_option("--case", cases,
-                 "any of: gemm tiny mlp paths gramian toy sweep_t sweep_width small_gemm solvers (default: gemm tiny mlp paths gramian toy)");
+                 "any of: gemm tiny mlp paths gramian toy sweep_t sweep_width small_gemm solvers certificates (default: gemm tiny mlp paths gramian toy)");
   app.add_option("--tasks", Ts, "T of the 784-256-256 cases (default 2 4 8)");
   app.add_option("--warmup", s.warmup, "warm-up steps per case")->check(CLI::NonNegativeNumber);
   app.add_option("--min-reps", s.min_reps, "at least this many timed steps")->check(CLI::PositiveNumber);
@@ -102,6 +102,24 @@ int main(int argc, char** argv) {
       rows.push_back(r);
     }
     out["paths"] = rows;
+  }
+
+  if (wants("certificates")) {
+    json rows = json::array();
+    std::vector<bench::MlpCase> cc = {mlp("mlp2-32-32-T2", 2, 32, 2, 0, 64)};
+    for (std::size_t T : Ts) cc.push_back(mlp(mlp_name(256, T), 784, 256, T, 10, 256));
+    std::fprintf(stderr, "\ncertificates and record per step (ms; share of the step)\n%-22s %9s %12s %7s %9s %7s %9s %11s %11s\n",
+                 "case", "step", "certificates", "share", "record", "share", "level 0", "rec bytes", "raw bytes");
+    for (const auto& c : cc) {
+      json r = bench::time_certificates(c, s);
+      std::fprintf(stderr, "%-22s %9.4f %12.4f %6.2f%% %9.4f %6.1f%% %9.4f %11zu %11zu\n", c.name.c_str(),
+                   r["step_ms"].get<double>(), r["certificates_ms"].get<double>(),
+                   100 * r["certificates_share"].get<double>(), r["record_ms"].get<double>(),
+                   100 * r["record_share"].get<double>(), r["record_level0_ms"].get<double>(),
+                   r["record_bytes"].get<std::size_t>(), r["record_raw_bytes"].get<std::size_t>());
+      rows.push_back(r);
+    }
+    out["certificates"] = rows;
   }
 
   if (wants("gramian")) {

@@ -29,6 +29,7 @@
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/data/idx.hpp"
 #include "mtlgrad/run/experiment.hpp"
+#include "mtlgrad/run/record.hpp"
 
 namespace mtlgrad::fuzz {
 
@@ -94,6 +95,11 @@ inline Outcome idx(const std::string& bytes) {
   const Outcome images = classify([&] { (void)read_idx_images(path); });
   if (!images.clear) return images;
   return classify([&] { (void)read_idx_labels(path, 10); });
+}
+
+/// The gradient record reader (run/record.hpp) on `bytes`: the header and every record decoded.
+inline Outcome record(const std::string& bytes) {
+  return classify([&] { (void)decode_record_bytes(bytes, "fuzz.rec"); });
 }
 
 }  // namespace mtlgrad::fuzz

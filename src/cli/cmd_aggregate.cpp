@@ -2,16 +2,18 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 
 #include "commands.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/optim/aggregator.hpp"
+#include "mtlgrad/run/record.hpp"
 
 namespace mtlgrad::cli {
 namespace {
 
-const char* const kHelp = R"(usage: mtlgrad aggregate < input.json
+const char* const kHelp = R"(usage: mtlgrad aggregate [--from-record FILE] [--record-out FILE] < input.json
 
 Runs one spatial stage (aggregator) over a sequence of task Jacobians and prints the update
 direction of each step. One aggregator (its state carries over: memory stages, pcgrad-momentum)
@@ -29,6 +31,14 @@ output (stdout):
   {"steps": [{"grad": [P numbers],
               "weights": [T numbers],               when the stage is a weighting (d = Σ w_i g_i)
               "pair_strength": [[T x T]]}, ...]}    when the stage reports one (memory stages)
+
+options:
+  --from-record FILE   the steps are the Jacobians and losses of a gradient record (a run's
+                       gradients.rec, docs/diagnostics.md); the input then holds only the
+                       "aggregator", and each step draws from the run's Rng state of that step
+                       (the run's own stage gives its recorded directions)
+  --record-out FILE    also write the steps (J, losses when given, the stage's weights and d) as
+                       a gradient record, for `mtlgrad replay` and tools/read_record.py
 
 example:
   echo '{"aggregator": {"name": "pcgrad"}, "steps": [[[-4, 1, 1], [6, 1, 1]]]}' | mtlgrad aggregate
@@ -96,10 +106,16 @@ nlohmann::json matrix_json(const Tensor& t) {
 }  // namespace
 
 int cmd_aggregate(const Args& args) {
-  for (const auto& a : args) {
+  std::string from_record, record_out;
+  for (std::size_t k = 0; k < args.size(); ++k) {
+    const std::string& a = args[k];
     if (a == "--help" || a == "-h") {
       std::fputs(kHelp, stdout);
       return 0;
+    }
+    if ((a == "--from-record" || a == "--record-out") && k + 1 < args.size()) {
+      (a == "--from-record" ? from_record : record_out) = args[++k];
+      continue;
     }
     std::fprintf(stderr, "mtlgrad aggregate: unexpected argument '%s' (the input is read from stdin)\n\n%s",
                  a.c_str(), kHelp);
@@ -112,6 +128,55 @@ int cmd_aggregate(const Args& args) {
   const nlohmann::json* steps = r.raw("steps");
   const nlohmann::json* losses = r.raw("losses");
   r.finish();
+  RecordHeader out_header;
+  std::string out_bytes;
+  GradientRecord out_record;
+  // One step into --record-out's bytes (the header before the first).
+  const auto record_step = [&](std::size_t s, const Tensor& J, const nlohmann::json& rng_before,
+                               const std::vector<real>& step_losses, const Aggregation& a) {
+    if (record_out.empty()) return;
+    if (s == 0) {
+      out_header.T = J.shape(0);
+      out_header.P = J.shape(1);
+      nlohmann::json tasks = nlohmann::json::array();
+      for (std::size_t i = 0; i < out_header.T; ++i) tasks.push_back("task" + std::to_string(i));
+      out_header.meta = {{"tasks", tasks}, {"aggregator", agg->options()}, {"every", 1}, {"source", "mtlgrad aggregate"}};
+      out_bytes = encode_record_header(out_header);
+    }
+    out_record.step = s + 1;
+    out_record.rng = rng_before;
+    // Losses not given: NaN (a record holds T of them).
+    out_record.losses = step_losses.empty() ? std::vector<real>(J.shape(0), std::numeric_limits<real>::quiet_NaN())
+                                            : step_losses;
+    out_record.weights = a.weights;
+    out_record.J = J;
+    out_record.direction = a.direction;
+    out_bytes += encode_record(out_header, out_record, 1);
+  };
+  if (!from_record.empty()) {
+    if (steps || losses)
+      throw ConfigError("input: 'steps' and 'losses' come from --from-record " + from_record + "; give only the aggregator");
+    RecordReader reader(from_record);
+    if (reader.header().content != RecordContent::jacobian)
+      throw std::runtime_error(from_record + ": a gramian record holds no J; replay it with `mtlgrad replay`");
+    nlohmann::json out_steps = nlohmann::json::array();
+    GradientRecord rec;
+    Aggregation out;
+    for (std::size_t s = 0; reader.next(rec); ++s) {
+      Rng step_rng;
+      step_rng.load_state(rec.rng);
+      agg->observe_losses(rec.losses);
+      agg->aggregate(rec.J, step_rng, out);
+      record_step(s, rec.J, rec.rng, rec.losses, out);
+      nlohmann::json o{{"step", rec.step}, {"grad", flat_json(out.direction)}};
+      if (!out.weights.empty()) o["weights"] = std::vector<double>(out.weights.begin(), out.weights.end());
+      if (out.pair_strength.size() > 0) o["pair_strength"] = matrix_json(out.pair_strength);
+      out_steps.push_back(std::move(o));
+    }
+    if (!record_out.empty() && !out_bytes.empty()) write_file_atomic(record_out, out_bytes);
+    std::cout << nlohmann::json{{"steps", out_steps}}.dump() << "\n";
+    return 0;
+  }
   if (steps == nullptr) throw ConfigError("input: missing required key 'steps' (a list of Jacobians)");
   if (!steps->is_array() || steps->empty())
     throw ConfigError("input.steps: expected a non-empty list of Jacobians, got " + json_type(*steps) + " " +
@@ -135,7 +200,12 @@ int cmd_aggregate(const Args& args) {
                                   shape_str(Shape{T, P}) + " (T = " + std::to_string(T) +
                                   "); T and P cannot change between steps");
     }
-    if (losses) agg->observe_losses(read_losses((*losses)[s], s, T));
+    std::vector<real> step_losses;
+    if (losses) {
+      step_losses = read_losses((*losses)[s], s, T);
+      agg->observe_losses(step_losses);
+    }
+    const nlohmann::json rng_before = record_out.empty() ? nlohmann::json() : rng.state();
     try {
       agg->aggregate(J, rng, out);
     } catch (const std::invalid_argument& e) {
@@ -146,6 +216,7 @@ int cmd_aggregate(const Args& args) {
     if (!all_finite(out.direction))
       throw std::invalid_argument(at + ": the update direction of " + agg->name() +
                                   " is not finite (the values overflow; scale the Jacobian down)");
+    record_step(s, J, rng_before, step_losses, out);
     nlohmann::json o{{"grad", flat_json(out.direction)}};
     if (!out.weights.empty()) {
       nlohmann::json w = nlohmann::json::array();
@@ -155,6 +226,7 @@ int cmd_aggregate(const Args& args) {
     if (out.pair_strength.size() > 0) o["pair_strength"] = matrix_json(out.pair_strength);
     out_steps.push_back(std::move(o));
   }
+  if (!record_out.empty()) write_file_atomic(record_out, out_bytes);
   std::cout << nlohmann::json{{"steps", out_steps}}.dump() << "\n";
   return 0;
 }

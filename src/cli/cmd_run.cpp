@@ -89,7 +89,7 @@ int cmd_run(const Args& args) {
                "mtlgrad run"};
   std::string config_path, out;
   std::vector<std::string> sets;
-  bool resume = false, check = false, quiet = false, json = false, force = false;
+  bool resume = false, check = false, quiet = false, json = false, force = false, record = false;
   app.add_option("config", config_path, "experiment config (JSON)")->required();
   app.add_option("--set", sets, "override a key: --set optimizer.lr=1e-3 (value parsed as JSON where it can be)")
       ->take_all();
@@ -99,13 +99,16 @@ int cmd_run(const Args& args) {
   app.add_flag("--check", check, "validate the config, print it resolved, and exit");
   app.add_flag("--quiet", quiet, "no progress line");
   app.add_flag("--json", json, "print summary.json on stdout");
+  app.add_flag("--record", record, "record the gradients (gradients.rec, for `mtlgrad replay`): the config's \"record\" "
+                                   "section, or its defaults when it has none");
   std::vector<std::string> argv(args.rbegin(), args.rend());
   try {
     app.parse(argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help: 0; a usage error: 2, as for every command
   }
-  const nlohmann::json config = load_config(config_path, sets);
+  nlohmann::json config = load_config(config_path, sets);
+  if (record && !config.contains("record")) config["record"] = nlohmann::json::object();
   if (check) {
     std::printf("%s\n", resolve_config(config).dump(2).c_str());
     return 0;
@@ -125,6 +128,7 @@ int cmd_run(const Args& args) {
                            "interrupt\n");
     std::string command = "mtlgrad run " + config_path;
     for (const auto& set : sets) command += " --set " + set;
+    if (record) command += " --record";
     std::fprintf(stderr, "mtlgrad run: %s; resume with: %s --out %s --resume\n", e.what(), command.c_str(), out.c_str());
     return interrupt_exit_code(e.signal);
   }

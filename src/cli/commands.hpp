@@ -26,6 +26,7 @@ int cmd_list(const Args& args);       // src/cli/cmd_list.cpp
 std::string list_markdown();
 int cmd_sweep(const Args& args);      // src/cli/cmd_sweep.cpp
 int cmd_serve(const Args& args);      // src/cli/cmd_serve.cpp
+int cmd_replay(const Args& args);     // src/cli/cmd_replay.cpp
 
 /// The config file with the --set overrides applied (cmd_run.cpp; also the sweep's base config).
 nlohmann::json load_config(const std::string& path, const std::vector<std::string>& sets);

@@ -30,6 +30,7 @@ const std::map<std::string, Command>& commands() {
       {"list", {mtlgrad::cli::cmd_list, "list every model, spatial stage and temporal stage with its options"}},
       {"optimize", {mtlgrad::cli::cmd_optimize, "run an optimizer on gradients from stdin (JSON)"}},
       {"aggregate", {mtlgrad::cli::cmd_aggregate, "run a spatial stage on Jacobians from stdin (JSON)"}},
+      {"replay", {mtlgrad::cli::cmd_replay, "replay spatial stages on a run's recorded gradients; certificates per step"}},
       {"sweep", {mtlgrad::cli::cmd_sweep, "run a config over a grid (seeds included) in parallel; table of mean ± std"}},
       {"serve", {mtlgrad::cli::cmd_serve, "the explorer in the browser: the toy playground and the runs and sweeps"}},
   };

@@ -20,6 +20,7 @@
 #include "mtlgrad/run/fingerprint.hpp"
 #include "mtlgrad/models/pareto_front.hpp"
 #include "mtlgrad/models/registry.hpp"
+#include "mtlgrad/mtl/certificates.hpp"
 #include "mtlgrad/run/observer.hpp"
 
 namespace mtlgrad {
@@ -221,7 +222,8 @@ std::string num(double v) {
 /// AppendLog), so memory does not grow with them.
 class MetricsTable {
  public:
-  MetricsTable(MultiTaskModel& model, const Trainer& trainer) : names_(model.task_names()) {
+  MetricsTable(MultiTaskModel& model, const Trainer& trainer, std::string run_name, std::string stage_name)
+      : names_(model.task_names()), trainer_(trainer), run_name_(std::move(run_name)), stage_(std::move(stage_name)) {
     std::size_t total = trainer.layout().total_size;
     log_params_ = total <= 16;  // small models (the toy): log the parameters, for trajectories
     auto all = model.all_parameters();
@@ -245,6 +247,8 @@ class MetricsTable {
     const auto stage = trainer.stage_metric_names();
     n_stage_ = stage.size();
     h.insert(h.end(), stage.begin(), stage.end());
+    // The step's certificates (mtl/certificates.hpp, docs/diagnostics.md).
+    h.insert(h.end(), certificate_names().begin(), certificate_names().end());
     if (log_params_)
       for (const auto& p : params_)
         for (std::size_t k = 0; k < p.param->value.size(); ++k) h.push_back(p.name + "_" + std::to_string(k));
@@ -271,6 +275,8 @@ class MetricsTable {
         for (std::size_t j = 0; j < T; ++j)
           if (i != j) put(r.pair_strength.size() ? r.pair_strength(i, j) : NAN);
     for (std::size_t k = 0; k < n_stage_; ++k) put(k < r.stage_metrics.size() ? r.stage_metrics[k] : NAN);
+    certify(r);
+    for (real v : certificate_values(cert_)) put(r.skipped ? NAN : v);
     if (log_params_)
       for (const auto& p : params_)
         for (real v : p.param->value) put(v);
@@ -289,7 +295,27 @@ class MetricsTable {
   }
 
  private:
+  // The certificates of the step just taken (its J, G and d are still the trainer's), and the
+  // scale warning, given once per run at the first logged step above its threshold.
+  void certify(const StepRecord& r) {
+    if (r.skipped) return;
+    const Tensor& d = trainer_.aggregation().direction;
+    Certifier::jacobian_times(trainer_.task_gradients().J, d, jd_);
+    certifier_.certify(trainer_.gramian(), jd_, blas::dot(d.size(), d.data(), d.data()), r.losses, cert_);
+    if (scale_warned_) return;
+    const std::string w = scale_warning(cert_, r.step, stage_);
+    if (w.empty()) return;
+    scale_warned_ = true;
+    std::fprintf(stderr, "%s: warning: %s (this warning is given once per run)\n", run_name_.c_str(), w.c_str());
+  }
+
   std::vector<std::string> names_;
+  const Trainer& trainer_;
+  std::string run_name_, stage_;
+  Certifier certifier_;
+  Certificate cert_;
+  std::vector<real> jd_;
+  bool scale_warned_ = false;
   std::vector<NamedParameter> params_;
   bool log_params_ = false, has_weights_ = false, has_lambda_ = false;
   std::size_t n_stage_ = 0;
@@ -347,7 +373,7 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   const bool resume = options.resume && !restarted;
   const std::string ckpt_path = out_dir + "/checkpoint.cbor";
 
-  MetricsTable metrics(*s.model, trainer);
+  MetricsTable metrics(*s.model, trainer, s.cfg.name, trainer.aggregator().name());
   // metrics.csv and timing.csv are appended to, never rewritten (checkpoint.hpp).
   std::unique_ptr<AppendLog> metrics_log, timing_log;
   nlohmann::json initial_losses = nullptr;
@@ -399,6 +425,7 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
     metrics_log->append(metrics.header() + "\n");
   }
   write_fingerprinted(out_dir, "config.json", s.resolved);
+  for (auto& o : s.observers) o->open(out_dir);
 
   const auto t0 = Clock::now();
   auto elapsed = [&] { return seconds_before + std::chrono::duration<double>(Clock::now() - t0).count(); };

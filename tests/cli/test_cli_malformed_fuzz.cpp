@@ -71,6 +71,7 @@ TEST_SUITE("cli") {
 TEST_CASE("fuzz regressions: configs (fuzz_config)") { replay_in_process("fuzz_config", mtlgrad::fuzz::config); }
 
 TEST_CASE("fuzz regressions: IDX files (fuzz_idx)") { replay_in_process("fuzz_idx", mtlgrad::fuzz::idx); }
+TEST_CASE("fuzz regressions: gradient records (fuzz_record)") { replay_in_process("fuzz_record", mtlgrad::fuzz::record); }
 
 TEST_CASE("fuzz regressions: aggregate input (fuzz_aggregate)") { replay_through_binary("aggregate"); }
 

@@ -193,14 +193,14 @@ TEST_CASE("a run writes its directory, and the same config gives the same bytes"
     std::vector<std::string> cells;
     std::stringstream ls(last);
     for (std::string c; std::getline(ls, c, ',');) cells.push_back(c);
-    REQUIRE(cells.size() == 13);  // the header below: x_0, x_1 are columns 10 and 11
-    CHECK(params["x"]["data"][0].get<double>() == std::stod(cells[10]));
-    CHECK(params["x"]["data"][1].get<double>() == std::stod(cells[11]));
+    REQUIRE(cells.size() == 20);  // the header below: x_0, x_1 are columns 17 and 18
+    CHECK(params["x"]["data"][0].get<double>() == std::stod(cells[17]));
+    CHECK(params["x"]["data"][1].get<double>() == std::stod(cells[18]));
   }
   for (int k = 0; k < 2; ++k) CHECK(parsed["final_losses"][k].get<double>() < parsed["initial_losses"][k].get<double>());
   // metrics.csv: header + rows at steps 1, 50, ..., 300.
   const std::string csv = read_file(d1 + "/metrics.csv");
-  CHECK(csv.rfind("step,loss_f1,loss_f2,gnorm_f1,gnorm_f2,cos_f1_f2,conflicts,dnorm,w_f1,w_f2,x_0,x_1,skipped\n", 0) == 0);
+  CHECK(csv.rfind("step,loss_f1,loss_f2,gnorm_f1,gnorm_f2,cos_f1_f2,conflicts,dnorm,w_f1,w_f2,cert_margin,cert_hurt,cert_gap,cert_induced,cert_resolved,cert_grad_ratio,cert_loss_ratio,x_0,x_1,skipped\n", 0) == 0);
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 1 + 6);
   // The resolved config lists every option of both stages.
   const json cfg = json::parse(read_file(d1 + "/config.json"));
@@ -249,12 +249,13 @@ TEST_CASE("under skip a skipped step's row is NaN for the stage's outputs and sa
   REQUIRE(rows.size() == 7);
   const auto& h = rows[0];
   CHECK(h == std::vector<std::string>{"step", "loss_f1", "loss_f2", "gnorm_f1", "gnorm_f2", "cos_f1_f2", "conflicts",
-                                      "dnorm", "w_f1", "w_f2", "solver_iters", "solver_residual", "x_0", "x_1",
-                                      "skipped"});
+                                      "dnorm", "w_f1", "w_f2", "solver_iters", "solver_residual", "cert_margin",
+                                      "cert_hurt", "cert_gap", "cert_induced", "cert_resolved", "cert_grad_ratio",
+                                      "cert_loss_ratio", "x_0", "x_1", "skipped"});
   auto at = [&](std::size_t row, const std::string& col) {
     return rows[row][std::size_t(std::find(h.begin(), h.end(), col) - h.begin())];
   };
-  for (const char* col : {"dnorm", "w_f1", "w_f2", "solver_iters", "solver_residual"}) {
+  for (const char* col : {"dnorm", "w_f1", "w_f2", "solver_iters", "solver_residual", "cert_margin", "cert_gap"}) {
     INFO(col);
     CHECK(at(3, col) == "nan");
     CHECK(at(2, col) != "nan");

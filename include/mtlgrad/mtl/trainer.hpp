@@ -101,6 +101,10 @@ class Trainer {
   Aggregator& aggregator() { return *aggregators_.front(); }
   Optimizer& optimizer() { return *optimizer_; }
   const TaskGradients& task_gradients() const { return grads_; }
+  /// The last step's spatial-stage output (its direction d, 1×P) and J's Gramian G = J Jᵀ, for the
+  /// run's observers (certificates, the gradient record): valid until the next step.
+  const Aggregation& aggregation() const { return agg_; }
+  const Tensor& gramian() const { return gramian_; }
   const ParameterLayout& layout() const { return layout_; }
   Rng& rng() { return rng_; }
   const TrainerOptions& options() const { return options_; }

@@ -19,6 +19,9 @@ namespace mtlgrad {
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
+  /// Once before the first step (after a resumed run's load_state()), with the run directory:
+  /// an observer that appends to a file of its own opens it here.
+  virtual void open(const std::string& /*out_dir*/) {}
   /// After every step, before the next batch is drawn (the model's current batch is this step's).
   virtual void on_step(Trainer& /*trainer*/, const StepRecord& /*record*/) {}
   /// After the run, with summary.json's content (add keys to it); files go into out_dir, written
