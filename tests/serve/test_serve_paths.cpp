@@ -132,6 +132,14 @@ TEST_CASE("methods, routes and the body cap answer with their status in JSON") {
   CHECK(call(api, "DELETE", "/api/file?path=run/config.json").status == 405);
   CHECK(call(api, "GET", "/api/nothing").status == 404);
   CHECK(call(api, "POST", "/api/selftest", "{}").status == 404);  // only with a report file
+  // A cross-site form or fetch without a CORS preflight can send only text/plain or form types.
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data", ""}) {
+    CAPTURE(type);
+    const Answer a = call(api, "POST", "/api/playground/run", "{}", type);
+    CHECK(a.status == 415);
+    CHECK(a.error().find("the body must be sent as Content-Type: application/json") != std::string::npos);
+  }
+  CHECK(call(api, "POST", "/api/playground/run", "{}", "application/json; charset=utf-8").status == 400);  // read
   const Answer big = call(api, "POST", "/api/playground/run", std::string(101, ' '));
   CHECK(big.status == 413);
   CHECK(big.error() == "the body is 101 bytes, over this server's cap of 100");
