@@ -447,6 +447,9 @@ Response Api::route(const Request& req) const {
   auto method = [&](bool ok, const char* allowed) {
     if (!ok) throw HttpError(405, req.method + " " + path + ": method not allowed (allowed: " + allowed + ")");
   };
+  if (post && req.content_type.rfind("application/json", 0) != 0)
+    throw HttpError(415, "POST " + path + ": the body must be sent as Content-Type: application/json, not '" +
+                             req.content_type + "'");
   if (req.body.size() > limits_.max_body_bytes)
     throw HttpError(413, "the body is " + std::to_string(req.body.size()) + " bytes, over this server's cap of " +
                              std::to_string(limits_.max_body_bytes));

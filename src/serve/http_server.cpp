@@ -54,7 +54,7 @@ HttpServer::HttpServer(const Api& api) : impl_(std::make_unique<Impl>(api)) {
                                                       {"status", 403}})
                                           .dump(),
                                       {}}
-                           : a->handle({req.method, req.target, req.body});
+                           : a->handle({req.method, req.target, req.body, req.get_header_value("Content-Type")});
     res.status = r.status;
     for (const auto& [k, v] : r.headers) res.set_header(k, v);
     // The page is self-contained: it may talk only to this server and load nothing else.

@@ -25,8 +25,9 @@ struct Answer {
   std::string error() const { return nlohmann::json::parse(body).value("error", std::string("<no error>")); }
 };
 
-inline Answer call(const serve::Api& api, const std::string& method, const std::string& target, const std::string& body = "") {
-  const serve::Response r = api.handle({method, target, body});
+inline Answer call(const serve::Api& api, const std::string& method, const std::string& target, const std::string& body = "",
+                   const std::string& content_type = "application/json") {
+  const serve::Response r = api.handle({method, target, body, content_type});
   return {r.status, r.content_type, r.body};
 }
 

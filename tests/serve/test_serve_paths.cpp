@@ -33,7 +33,7 @@ struct Tree {
 
 }  // namespace
 
-TEST_CASE("serve: percent_decode decodes once and refuses malformed escapes and NUL") {
+TEST_CASE("percent_decode decodes once and refuses malformed escapes and NUL") {
   CHECK(serve::percent_decode("%2e%2E%2f%2F", false, "q") == "..//");
   CHECK(serve::percent_decode("a+b%20c", true, "q") == "a b c");
   CHECK(serve::percent_decode("a+b", false, "q") == "a+b");
@@ -49,7 +49,7 @@ TEST_CASE("serve: percent_decode decodes once and refuses malformed escapes and 
   CHECK_THROWS_WITH_SUBSTR(serve::percent_decode("a%00b", false, "path"), "path: holds a NUL byte");
 }
 
-TEST_CASE("serve: resolve_inside keeps every path inside the root") {
+TEST_CASE("resolve_inside keeps every path inside the root") {
   Tree t;
   const fs::path root = fs::canonical(t.root);
   CHECK(serve::resolve_inside(root, "run/config.json") == root / "run" / "config.json");
@@ -76,7 +76,7 @@ TEST_CASE("serve: resolve_inside keeps every path inside the root") {
   CHECK_THROWS_WITH_SUBSTR(serve::resolve_inside(root, "../secret.txt"), "'..' is not served");
 }
 
-TEST_CASE("serve: /api/file over hostile targets answers 403 or 404 in JSON, and serves what is inside") {
+TEST_CASE("/api/file over hostile targets answers 403 or 404 in JSON, and serves what is inside") {
   Tree t;
   const serve::Api api(t.root.string());
   const Answer ok = call(api, "GET", "/api/file?path=run%2Fconfig.json");
@@ -122,7 +122,7 @@ TEST_CASE("serve: /api/file over hostile targets answers 403 or 404 in JSON, and
   }
 }
 
-TEST_CASE("serve: methods, routes and the body cap answer with their status in JSON") {
+TEST_CASE("methods, routes and the body cap answer with their status in JSON") {
   Tree t;
   serve::Limits limits;
   limits.max_body_bytes = 100;
@@ -132,6 +132,14 @@ TEST_CASE("serve: methods, routes and the body cap answer with their status in J
   CHECK(call(api, "DELETE", "/api/file?path=run/config.json").status == 405);
   CHECK(call(api, "GET", "/api/nothing").status == 404);
   CHECK(call(api, "POST", "/api/selftest", "{}").status == 404);  // only with a report file
+  // A cross-site form or fetch without a CORS preflight can send only text/plain or form types.
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data", ""}) {
+    CAPTURE(type);
+    const Answer a = call(api, "POST", "/api/playground/run", "{}", type);
+    CHECK(a.status == 415);
+    CHECK(a.error().find("the body must be sent as Content-Type: application/json") != std::string::npos);
+  }
+  CHECK(call(api, "POST", "/api/playground/run", "{}", "application/json; charset=utf-8").status == 400);  // read
   const Answer big = call(api, "POST", "/api/playground/run", std::string(101, ' '));
   CHECK(big.status == 413);
   CHECK(big.error() == "the body is 101 bytes, over this server's cap of 100");

@@ -25,7 +25,7 @@ json toy(std::size_t steps, const std::string& aggregator) {
 }
 }  // namespace
 
-TEST_CASE("serve: the runs and sweeps under the folder, their files and their CSVs") {
+TEST_CASE("the runs and sweeps under the folder, their files and their CSVs") {
   const std::string dir = serve_scratch("runs");
   run_experiment(toy(40, "sum"), dir + "/alone");
   // A sweep as `mtlgrad sweep` lays it out: sweep.json, one run folder per point, table.csv.

@@ -65,7 +65,7 @@ Reply post(int port, const std::string& target, const std::string& body) {
 
 }  // namespace
 
-TEST_CASE("serve: over a socket on an ephemeral port") {
+TEST_CASE("over a socket on an ephemeral port") {
   const std::string base = serve_scratch("socket");
   fs::create_directories(base + "/runs/r");
   std::ofstream(base + "/runs/r/config.json") << "{}\n";

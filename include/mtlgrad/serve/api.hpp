@@ -52,6 +52,9 @@ struct Request {
   std::string method;  ///< "GET", "POST", ...
   std::string target;  ///< as sent: "/api/file?path=a%2Fb.png"
   std::string body;
+  /// The Content-Type header. A POST must be "application/json": a page of another site can
+  /// send that only after a CORS preflight, which this server never grants (no cross-site POST).
+  std::string content_type;
 };
 
 struct Response {
