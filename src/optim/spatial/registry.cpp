@@ -8,6 +8,12 @@ Registry<Aggregator>& aggregators() {
     detail::register_basic_aggregators(reg);
     detail::register_memory_aggregators(reg);
     detail::register_family_aggregators(reg);
+    detail::register_aggregator_famo(reg);
+    detail::register_aggregator_gradnorm(reg);
+    detail::register_aggregator_sdmgrad(reg);
+    detail::register_aggregator_imtl(reg);
+    detail::register_aggregator_moco(reg);
+    detail::register_aggregator_cr_mogm(reg);
     return reg;
   }();
   return r;

@@ -40,4 +40,10 @@ Registry<Aggregator>::Factory factory(Read read) {
 void register_basic_aggregators(Registry<Aggregator>& r);   // sum, mean, weighted, pcgrad
 void register_memory_aggregators(Registry<Aggregator>& r);  // ada-, rmsprop-, adam-pcgrad, pcgrad-momentum
 void register_family_aggregators(Registry<Aggregator>& r);  // mgda, cagrad, gradvac, ...
+void register_aggregator_famo(Registry<Aggregator>& r);
+void register_aggregator_gradnorm(Registry<Aggregator>& r);
+void register_aggregator_sdmgrad(Registry<Aggregator>& r);
+void register_aggregator_imtl(Registry<Aggregator>& r);
+void register_aggregator_moco(Registry<Aggregator>& r);
+void register_aggregator_cr_mogm(Registry<Aggregator>& r);
 }  // namespace mtlgrad::detail
