@@ -40,6 +40,8 @@ def main():
         rows, names = [], None
         for m in methods:
             d = os.path.join(root, setting, m)
+            if not os.path.isdir(d):  # a method run.sh leaves out of this setting (NOTOY)
+                continue
             seeds = sorted(s for s in os.listdir(d) if s.startswith("seed"))
             sums = [json.load(open(os.path.join(d, s, "summary.json"))) for s in seeds]
             names = sums[0]["task_names"]
