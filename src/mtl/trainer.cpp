@@ -291,7 +291,11 @@ void Trainer::losses_after_step() {
 void Trainer::extra_jacobians() {
   // Two more mini-batches at the same parameters: the sampler's next two, after which the data
   // order is put back, so the run's own batches are unchanged and a resumed run draws the same.
-  const nlohmann::json data = model_.data_state();
+  struct Restore {  // also when a forward pass or a gradient throws
+    MultiTaskModel& model;
+    const nlohmann::json data;
+    ~Restore() { model.load_data_state(data); }
+  } restore{model_, model_.data_state()};
   for (TaskGradients& g : extra_grads_) {
     model_.next_batch();
     extra_tape_.clear();
@@ -301,7 +305,6 @@ void Trainer::extra_jacobians() {
     else
       collect_task_gradients(extra_tape_, extra_losses_, weights_, layout_, options_.scope, g);
   }
-  model_.load_data_state(data);
 }
 
 void Trainer::aggregate() {
