@@ -7,12 +7,13 @@
 # p = -0.45, little noise and a trunk of width 2, so the shared gradients conflict systematically;
 # (b) mmoe_noise: positive relatedness p = 0.5, noise_std 1.5, batches of 8 and a wide trunk, so
 # conflicts come from mini-batch noise only;
-# (c) toy: CAGrad's 2-D toy. Fifteen methods each (the memory stages and, for comparison, the
-# 2023-2025 stages fairgrad, config, m-config, excessmtl, db-mtl, stch, gls), 5 seeds each: for
-# the MMoE settings the seed changes the initialisation and the batch order (the data are the
-# same); the toy has no randomness for T = 2, so its "seeds" are CAGrad's five starting points.
-# Runs go to runs/memory/ (or $OUT), two at a time; the table of final task losses (mean ± std
-# over the 5) goes to experiments/memory/results.md. Takes about two minutes on 2 cores.
+# (c) toy: CAGrad's 2-D toy. The memory stages and, for comparison, the 2023-2025 stages
+# (fairgrad, config, m-config, excessmtl, db-mtl, stch, gls, famo, gradnorm, sdmgrad, imtl, moco and
+# cr-mogm over mgda), 5 seeds each: for the MMoE settings the seed changes the initialisation and
+# the batch order (the data are the same); the toy has no randomness for T = 2, so its "seeds" are
+# CAGrad's five starting points. Runs go to runs/memory/ (or $OUT), two at a time; the table of
+# final task losses (mean ± std over the 5) goes to experiments/memory/results.md. Takes about
+# five minutes on 2 cores.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -40,6 +41,12 @@ methods=(
   "db-mtl|aggregator.name=db-mtl"
   "stch|aggregator.name=stch"
   "gls|aggregator.name=gls"
+  "famo|aggregator.name=famo NOTOY"
+  "gradnorm|aggregator.name=gradnorm NOTOY"
+  "sdmgrad|aggregator.name=sdmgrad"
+  "imtl|aggregator.name=imtl NOTOY"
+  "moco|aggregator.name=moco NOTOY"
+  "cr-mogm|aggregator.name=cr-mogm"
 )
 settings=(mmoe_systematic mmoe_noise toy)
 starts=("[-8.5,7.5]" "[0,0]" "[9,9]" "[-7.5,-0.5]" "[9,-1]")
@@ -58,7 +65,11 @@ for setting in "${settings[@]}"; do
     # The toy's losses go below 0; these stages take their logarithm (an error for L <= 0).
     case "$setting/$name" in toy/db-mtl | toy/stch | toy/gls) continue ;; esac
     sets=()
+    # NOTOY: the stages that take ratios or logarithms of the losses need them positive; the toy's
+    # go negative, so they run on the MMoE settings only.
+    [[ "$setting" = toy && " ${m#*|} " = *" NOTOY "* ]] && continue
     for s in ${m#*|}; do
+      [ "$s" = NOTOY ] && continue
       if [ "$s" = LRx0.1 ]; then sets+=(--set "optimizer.lr=$(python3 -c "print($lr * 0.1)")")
       else sets+=(--set "$s"); fi
     done

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 #include <limits>
+#include <utility>
 
 #include "commands.hpp"
 #include "mtlgrad/core/options.hpp"
@@ -24,9 +25,17 @@ input (stdin), one JSON object:
    "seed": 0,                                       optional, default 0
    "steps": [J_1, J_2, ...],                        each J a list of T rows of P numbers;
                                                     T and P stay the same across the steps
-   "losses": [[L_1, ..., L_T], ...]}                optional: each step's T task losses, one list
-                                                    per step (the loss-based stages dwa and uw
-                                                    need them; the others ignore them)
+   "losses": [[L_1, ..., L_T], ...],                optional: each step's T task losses, one list
+                                                    per step (the loss-based stages dwa, uw, famo,
+                                                    gradnorm, imtl, moco need them; the others
+                                                    ignore them)
+   "losses_after": [[L'_1, ..., L'_T], ...],        optional: each step's T losses after its
+                                                    update, passed right after that step (famo's
+                                                    update "after" needs them)
+   "extra_steps": [[J_a, J_b], ...]}                optional: per step the Jacobians of two more
+                                                    mini-batches, each T x P like the step's J,
+                                                    passed before it (sdmgrad; without them it
+                                                    uses the step's J for both)
 output (stdout):
   {"steps": [{"grad": [P numbers],
               "weights": [T numbers],               when the stage is a weighting (d = Σ w_i g_i)
@@ -55,9 +64,8 @@ real read_finite(const nlohmann::json& v, Where&& where) {
   return real(x);
 }
 
-// steps[s] as a T×P tensor; every malformation named by its index path.
-Tensor read_jacobian(const nlohmann::json& J, std::size_t s) {
-  const std::string at = "steps[" + std::to_string(s) + "]";
+// steps[s] (or another key path `at`) as a T×P tensor; every malformation named by its index path.
+Tensor read_jacobian(const nlohmann::json& J, const std::string& at) {
   if (!J.is_array() || J.empty())
     throw std::invalid_argument(at + ": expected a non-empty list of rows (one per task), got " + json_type(J) +
                                 " " + J.dump().substr(0, 60));
@@ -81,9 +89,9 @@ Tensor read_jacobian(const nlohmann::json& J, std::size_t s) {
   return out;
 }
 
-// losses[s]: T finite numbers, for observe_losses() before step s.
-std::vector<real> read_losses(const nlohmann::json& L, std::size_t s, std::size_t T) {
-  const std::string at = "input.losses[" + std::to_string(s) + "]";
+// losses[s] (`key` = "losses") or losses_after[s]: T finite numbers for step s.
+std::vector<real> read_losses(const nlohmann::json& L, const char* key, std::size_t s, std::size_t T) {
+  const std::string at = std::string("input.") + key + "[" + std::to_string(s) + "]";
   if (!L.is_array() || L.size() != T)
     throw std::invalid_argument(at + ": expected a list of " + std::to_string(T) + " numbers (one per task, as steps[" +
                                 std::to_string(s) + "] has T = " + std::to_string(T) + "), got " + json_type(L) + " " +
@@ -91,6 +99,24 @@ std::vector<real> read_losses(const nlohmann::json& L, std::size_t s, std::size_
   std::vector<real> out(T);
   for (std::size_t i = 0; i < T; ++i) out[i] = read_finite(L[i], [&] { return at + "[" + std::to_string(i) + "]"; });
   return out;
+}
+
+// extra_steps[s]: [J_a, J_b], each of the step's shape T×P.
+std::pair<Tensor, Tensor> read_extra(const nlohmann::json& E, std::size_t s, std::size_t T, std::size_t P) {
+  const std::string at = "extra_steps[" + std::to_string(s) + "]";
+  if (!E.is_array() || E.size() != 2)
+    throw std::invalid_argument(at + ": expected [J_a, J_b], two Jacobians of shape " + std::to_string(T) + "×" +
+                                std::to_string(P) + ", got " + json_type(E) + " " + E.dump().substr(0, 60));
+  Tensor J[2];
+  for (std::size_t e = 0; e < 2; ++e) {
+    const std::string ae = at + "[" + std::to_string(e) + "]";
+    J[e] = read_jacobian(E[e], ae);
+    if (J[e].shape(0) != T || J[e].shape(1) != P)
+      throw std::invalid_argument(ae + ": expected " + std::to_string(T) + "×" + std::to_string(P) + ", got " +
+                                  std::to_string(J[e].shape(0)) + "×" + std::to_string(J[e].shape(1)) +
+                                  " (the shape of steps[" + std::to_string(s) + "])");
+  }
+  return {std::move(J[0]), std::move(J[1])};
 }
 
 nlohmann::json matrix_json(const Tensor& t) {
@@ -127,6 +153,8 @@ int cmd_aggregate(const Args& args) {
   Rng rng(r.get<std::uint64_t>("seed", 0));
   const nlohmann::json* steps = r.raw("steps");
   const nlohmann::json* losses = r.raw("losses");
+  const nlohmann::json* losses_after = r.raw("losses_after");
+  const nlohmann::json* extra_steps = r.raw("extra_steps");
   r.finish();
   RecordHeader out_header;
   std::string out_bytes;
@@ -184,13 +212,21 @@ int cmd_aggregate(const Args& args) {
   if (losses && (!losses->is_array() || losses->size() != steps->size()))
     throw ConfigError("input.losses: expected a list of " + std::to_string(steps->size()) +
                       " loss lists (one per step), got " + json_type(*losses) + " " + losses->dump().substr(0, 60));
+  if (losses_after && (!losses_after->is_array() || losses_after->size() != steps->size()))
+    throw ConfigError("input.losses_after: expected a list of " + std::to_string(steps->size()) +
+                      " loss lists (one per step), got " + json_type(*losses_after) + " " +
+                      losses_after->dump().substr(0, 60));
+  if (extra_steps && (!extra_steps->is_array() || extra_steps->size() != steps->size()))
+    throw ConfigError("input.extra_steps: expected a list of " + std::to_string(steps->size()) +
+                      " pairs [J_a, J_b] (one per step), got " + json_type(*extra_steps) + " " +
+                      extra_steps->dump().substr(0, 60));
 
   nlohmann::json out_steps = nlohmann::json::array();
   Aggregation out;
   std::size_t T = 0, P = 0;
   for (std::size_t s = 0; s < steps->size(); ++s) {
-    const Tensor J = read_jacobian((*steps)[s], s);
     const std::string at = "steps[" + std::to_string(s) + "]";
+    const Tensor J = read_jacobian((*steps)[s], at);
     if (s == 0) {
       T = J.shape(0);
       P = J.shape(1);
@@ -202,12 +238,18 @@ int cmd_aggregate(const Args& args) {
     }
     std::vector<real> step_losses;
     if (losses) {
-      step_losses = read_losses((*losses)[s], s, T);
+      step_losses = read_losses((*losses)[s], "losses", s, T);
       agg->observe_losses(step_losses);
     }
     const nlohmann::json rng_before = record_out.empty() ? nlohmann::json() : rng.state();
+    std::vector<real> after;
+    if (losses_after) after = read_losses((*losses_after)[s], "losses_after", s, T);
+    std::pair<Tensor, Tensor> extra;
+    if (extra_steps) extra = read_extra((*extra_steps)[s], s, T, P);
     try {
+      if (extra_steps && agg->wants_extra_jacobians()) agg->observe_extra_jacobians(extra.first, extra.second);
       agg->aggregate(J, rng, out);
+      if (losses_after && agg->wants_losses_after_step()) agg->observe_losses_after_step(after);
     } catch (const std::invalid_argument& e) {
       const std::string hint = losses ? "" : " (give them as \"losses\": one list of T numbers per step)";
       const bool needs_losses = std::string(e.what()).find("task losses") != std::string::npos;

@@ -174,9 +174,15 @@ const StepRecord& Trainer::step() {
     off += flat_grads_[k].size();
     grad_ptrs_[k] = &flat_grads_[k];
   }
+  if (!agg_.head_scale.empty() && agg_.head_scale.size() != T)
+    throw std::logic_error("aggregator '" + aggregators_.front()->name() + "' reported " +
+                           std::to_string(agg_.head_scale.size()) + " head scales for " + std::to_string(T) + " tasks");
   if (options_.scope == GradientScope::shared)
     for (std::size_t i = 0; i < T; ++i)
-      for (const Tensor& g : grads_.heads[i]) grad_ptrs_[k++] = &g;
+      for (Tensor& g : grads_.heads[i]) {
+        if (!agg_.head_scale.empty()) g *= agg_.head_scale[i];  // the stage's transformed loss reaches the head too
+        grad_ptrs_[k++] = &g;
+      }
   if (keep) {
     saved_params_.resize(params_.size());
     for (std::size_t q = 0; q < params_.size(); ++q) assign_in_place(saved_params_[q], *params_[q]);
@@ -197,6 +203,7 @@ const StepRecord& Trainer::step() {
     skip_step();
     return record_;
   }
+  if (aggregators_.front()->wants_losses_after_step()) losses_after_step();
 
   for (auto& cb : callbacks_) cb(record_);
   return record_;
@@ -272,9 +279,41 @@ void Trainer::restore_after_lookahead() {
   at_lookahead_ = false;
 }
 
+void Trainer::losses_after_step() {
+  // The same mini-batch at the updated parameters: one forward pass, no backward (FAMO).
+  extra_tape_.clear();
+  model_.forward(extra_tape_, extra_losses_);
+  after_losses_.resize(extra_losses_.size());
+  for (std::size_t i = 0; i < extra_losses_.size(); ++i) after_losses_[i] = extra_losses_[i].item();
+  for (auto& a : aggregators_) a->observe_losses_after_step(after_losses_);
+}
+
+void Trainer::extra_jacobians() {
+  // Two more mini-batches at the same parameters: the sampler's next two, after which the data
+  // order is put back, so the run's own batches are unchanged and a resumed run draws the same.
+  struct Restore {  // also when a forward pass or a gradient throws
+    MultiTaskModel& model;
+    const nlohmann::json data;
+    ~Restore() { model.load_data_state(data); }
+  } restore{model_, model_.data_state()};
+  for (TaskGradients& g : extra_grads_) {
+    model_.next_batch();
+    extra_tape_.clear();
+    model_.forward(extra_tape_, extra_losses_);
+    if (options_.granularity == Granularity::representation)
+      collect_representation_gradients(extra_tape_, extra_losses_, weights_, layout_, model_.representation(), g);
+    else
+      collect_task_gradients(extra_tape_, extra_losses_, weights_, layout_, options_.scope, g);
+  }
+}
+
 void Trainer::aggregate() {
   for (auto& a : aggregators_) a->observe_losses(grads_.losses);
+  const bool extra = aggregators_.front()->wants_extra_jacobians();
+  if (extra) extra_jacobians();
+  agg_.head_scale.clear();
   if (groups_.empty()) {
+    if (extra) aggregators_.front()->observe_extra_jacobians(extra_grads_[0].J, extra_grads_[1].J);
     // compute_pair_metrics() made J's Gramian: the stage takes it instead of passing over J again.
     aggregators_.front()->aggregate_with_gramian(grads_.J, gramian_, rng_, agg_);
     check_metric_count(*aggregators_.front(), agg_);
@@ -291,6 +330,14 @@ void Trainer::aggregate() {
     const std::size_t b = groups_[g].begin, n = groups_[g].end - b;
     if (group_J_.shape(0) != T || group_J_.shape(1) != n) group_J_.resize({T, n});
     for (std::size_t i = 0; i < T; ++i) std::copy_n(grads_.J.data() + i * P + b, n, group_J_.data() + i * n);
+    if (extra) {
+      for (std::size_t e = 0; e < 2; ++e) {
+        const Tensor& X = extra_grads_[e].J;
+        if (group_extra_[e].shape(0) != T || group_extra_[e].shape(1) != n) group_extra_[e].resize({T, n});
+        for (std::size_t i = 0; i < T; ++i) std::copy_n(X.data() + i * P + b, n, group_extra_[e].data() + i * n);
+      }
+      aggregators_[g]->observe_extra_jacobians(group_extra_[0], group_extra_[1]);
+    }
     aggregators_[g]->aggregate(group_J_, rng_, group_agg_);
     std::copy_n(group_agg_.direction.data(), n, agg_.direction.data() + b);
     check_metric_count(*aggregators_[g], group_agg_);

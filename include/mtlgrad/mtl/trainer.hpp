@@ -4,8 +4,11 @@
 ///
 ///     [nag: evaluate at θ̃ = optimizer.lookahead(θ)]
 ///     forward once → L_1..L_T → per-task backward → J (T×P) + head gradients
-///     spatial stage   d = A(J)                      (aggregator; may keep state)
-///     temporal stage  θ ← step(θ, [d, head grads])  (optimizer)
+///     spatial stage   d = A(J)                      (aggregator; may keep state; one that
+///                     wants_extra_jacobians() also gets the J of the sampler's next two batches,
+///                     the data order then put back)
+///     temporal stage  θ ← step(θ, [d, head grads])  (optimizer; head i's times head_scale[i])
+///     [a stage that wants_losses_after_step(): forward again at θ, no gradients → its L′]
 ///     metrics         losses, ‖g_i‖, cos_ij, conflicts, weights, ‖d‖, time per phase
 ///
 /// The trainer owns the tape, J and every buffer, and reuses them from step to step. All
@@ -124,6 +127,8 @@ class Trainer {
  private:
   void check_finite();
   void aggregate();
+  void extra_jacobians();
+  void losses_after_step();
   bool direction_finite(std::string& problem) const;
   bool params_finite(std::string& problem) const;
   void skip_step();
@@ -141,6 +146,13 @@ class Trainer {
   };
   std::vector<Group> groups_;
   Tensor group_J_;
+  // The stages that want more than this batch's J and losses (aggregator.hpp): the extra forward
+  // passes' tape and losses, two more batches' gradients, the losses after the step.
+  Tape extra_tape_;
+  std::vector<Var> extra_losses_;
+  TaskGradients extra_grads_[2];
+  Tensor group_extra_[2];
+  std::vector<real> after_losses_;
   Aggregation group_agg_;
   std::unique_ptr<Optimizer> optimizer_;
   TrainerOptions options_;
