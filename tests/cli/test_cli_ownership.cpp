@@ -110,8 +110,8 @@ TEST_CASE("a second mtlgrad run into a busy --out fails at once naming pid and h
   // Now free, the other config is refused for what it is: another config.
   const Result refused = run(cli({"run", "--out", out.string(), (root / "other.json").string()}), root / "third.log");
   CHECK(refused.code == 1);
-  CHECK(refused.log.find("holds a run written by a different config: aggregator.name: \"pcgrad\" → \"sum\"") !=
-        std::string::npos);
+  CHECK(refused.log.find("holds a run written by a different config: ") != std::string::npos);
+  CHECK(refused.log.find("aggregator.name: \"pcgrad\" → \"sum\"") != std::string::npos);
   // The resolved lr is a `real`: 0.0010000000474974513 in a float build.
   CHECK(refused.log.find("optimizer.lr: " + nlohmann::json(mtlgrad::real(0.001)).dump() + " → 0.5") != std::string::npos);
   CHECK(slurp(out / "config.json") == config);

@@ -143,7 +143,8 @@ TEST_CASE("pcgrad: bad input and bad options are named") {
 
 TEST_CASE("pcgrad: options() lists every option and rebuilds the same stage") {
   auto a = make_aggregator({{"name", "pcgrad"}, {"order", "fixed"}});
-  CHECK(a->options() == json{{"name", "pcgrad"}, {"order", "fixed"}, {"reduction", "sum"}});
+  CHECK(a->options() == json{{"name", "pcgrad"}, {"order", "fixed"}, {"reduction", "sum"},
+                             {"self_projection", false}, {"eps", 0}, {"preset", "none"}});
   CHECK(make_aggregator(a->options())->options() == a->options());
   CHECK(a->state().is_null());
 }

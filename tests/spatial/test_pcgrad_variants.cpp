@@ -110,18 +110,21 @@ TEST_CASE("pcgrad variants: order \"shared\" uses the step's one permutation for
   CHECK(distinct > 0);  // the permutation is drawn, not fixed
 }
 
-TEST_CASE("pcgrad variants: a preset is its settings, options() writes them out, the defaults as before") {
+TEST_CASE("pcgrad variants: a preset is its settings and options() writes them out") {
   struct Expect {
     const char* preset;
     nlohmann::json options;
   };
   // From each code, read by hand (docs/pcgrad-implementations.md).
-  const std::vector<Expect> expect = {
-      {"paper", {{"name", "pcgrad"}, {"order", "random"}, {"reduction", "sum"}}},
-      {"seed-blog", {{"name", "pcgrad"}, {"order", "shared"}, {"reduction", "sum"}, {"self_projection", true}, {"eps", real(1e-12)}}},
-      {"libmtl", {{"name", "pcgrad"}, {"order", "random"}, {"reduction", "sum"}, {"self_projection", true}, {"eps", real(1e-8)}}},
-      {"official-tf", {{"name", "pcgrad"}, {"order", "fixed"}, {"reduction", "sum"}, {"self_projection", true}}},
-      {"pytorch-pcgrad", {{"name", "pcgrad"}, {"order", "random"}, {"reduction", "mean"}, {"self_projection", true}}}};
+  const auto opts = [](const char* order, const char* reduction, bool self, real eps) {
+    return nlohmann::json{{"name", "pcgrad"}, {"order", order}, {"reduction", reduction},
+                          {"self_projection", self}, {"eps", eps}, {"preset", "none"}};
+  };
+  const std::vector<Expect> expect = {{"paper", opts("random", "sum", false, 0)},
+                                      {"seed-blog", opts("shared", "sum", true, real(1e-12))},
+                                      {"libmtl", opts("random", "sum", true, real(1e-8))},
+                                      {"official-tf", opts("fixed", "sum", true, 0)},
+                                      {"pytorch-pcgrad", opts("random", "mean", true, 0)}};
   for (const auto& e : expect) {
     INFO(e.preset);
     const auto a = make_aggregator({{"name", "pcgrad"}, {"preset", e.preset}});
@@ -129,9 +132,11 @@ TEST_CASE("pcgrad variants: a preset is its settings, options() writes them out,
     // The written options build the same stage (a resolved config reads back).
     CHECK(make_aggregator(a->options())->options() == e.options);
   }
-  // A config without the new options resolves exactly as before they existed.
-  CHECK(make_aggregator({{"name", "pcgrad"}})->options() ==
-        nlohmann::json{{"name", "pcgrad"}, {"order", "random"}, {"reduction", "sum"}});
+  // Without options: the paper's settings, written out.
+  CHECK(make_aggregator({{"name", "pcgrad"}})->options() == opts("random", "sum", false, 0));
+  // The relatives write only their own options.
+  CHECK(make_aggregator({{"name", "gradvac"}})->options() ==
+        nlohmann::json{{"name", "gradvac"}, {"order", "random"}, {"reduction", "sum"}, {"beta", real(0.5)}});
 }
 
 TEST_CASE("pcgrad variants: bad options are one-line errors naming the option") {

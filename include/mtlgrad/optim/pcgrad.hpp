@@ -54,8 +54,7 @@ struct SurgeryOptions {
   /// Reads "order" ("random" or "fixed") and "reduction" (ConfigError naming the key and the
   /// allowed values).
   static SurgeryOptions read(OptionReader& r);
-  /// Adds "order" and "reduction" to `j`, and self_projection and eps when they are not the
-  /// defaults (so that a config without them resolves as it did before they existed).
+  /// Adds "order" and "reduction" to `j` (pcgrad adds its own self_projection and eps).
   void write(nlohmann::json& j) const;
 };
 

@@ -20,8 +20,6 @@ SurgeryOptions SurgeryOptions::read(OptionReader& r) {
 void SurgeryOptions::write(nlohmann::json& j) const {
   j["order"] = order == Order::fixed ? "fixed" : order == Order::shared ? "shared" : "random";
   j["reduction"] = reduction == Reduction::mean ? "mean" : "sum";
-  if (self_projection) j["self_projection"] = true;
-  if (eps != 0) j["eps"] = eps;
 }
 
 SurgeryOptions pcgrad_preset(const std::string& name) {
@@ -86,6 +84,10 @@ void PCGrad::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
 nlohmann::json PCGrad::options() const {
   nlohmann::json j{{"name", name()}};
   o_.write(j);
+  // Every option, a preset written out as what it set (so the written options rebuild the stage).
+  j["self_projection"] = o_.self_projection;
+  j["eps"] = o_.eps;
+  j["preset"] = "none";
   return j;
 }
 
