@@ -1,6 +1,7 @@
 #include "mtlgrad/models/registry.hpp"
 
 #include "mtlgrad/models/hps_mlp.hpp"
+#include "mtlgrad/models/lenet.hpp"
 #include "mtlgrad/models/toy2d.hpp"
 
 namespace mtlgrad {
@@ -10,6 +11,7 @@ ModelRegistry& model_registry() {
     ModelRegistry reg("model");
     reg.add(models::toy2d_entry());
     reg.add(models::hps_mlp_entry());
+    reg.add(models::lenet_entry());
     return reg;
   }();
   return r;
