@@ -1,6 +1,6 @@
 // Image ops on [B, C·H·W] batches (NCHW per row): conv2d by im2col + GEMM, max_pool2d. Each op's
-// per-output VJP (Tape) and its batched VJP (BatchedSweep) share one per-image kernel, so the two
-// paths do the same arithmetic.
+// per-output VJP (Tape) and its batched VJP (BatchedSweep) share one kernel per chunk of images,
+// so the two paths do the same arithmetic.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -43,14 +43,13 @@ void valid_columns(const Conv& g, std::size_t j, std::size_t& lo, std::size_t& h
   lo = std::min(lo, hi);
 }
 
-// cols [K, P] of one image x [C·H·W]: cols[(c, i, j), (oh, ow)] = x[c, oh·s + i − p, ow·s + j − p],
-// 0 outside the image.
-void im2col(const Conv& g, const real* x, real* cols) {
-  const std::size_t P = g.P();
+// The columns of one image x [C·H·W], P of them in rows `ld` apart: cols[(c, i, j), (oh, ow)] =
+// x[c, oh·s + i − p, ow·s + j − p], 0 outside the image.
+void im2col(const Conv& g, const real* x, real* cols, std::size_t ld) {
   for (std::size_t c = 0; c < g.C; ++c)
     for (std::size_t i = 0; i < g.k; ++i)
       for (std::size_t j = 0; j < g.k; ++j) {
-        real* row = cols + ((c * g.k + i) * g.k + j) * P;
+        real* row = cols + ((c * g.k + i) * g.k + j) * ld;
         std::size_t lo, hi;
         valid_columns(g, j, lo, hi);
         for (std::size_t oh = 0; oh < g.Ho; ++oh) {
@@ -72,13 +71,13 @@ void im2col(const Conv& g, const real* x, real* cols) {
       }
 }
 
-// dx [C·H·W] += col2im(dcols): the transpose of im2col (padding positions are dropped).
-void col2im_add(const Conv& g, const real* dcols, real* dx) {
-  const std::size_t P = g.P();
+// dx [C·H·W] += col2im(dcols) (rows `ld` apart): the transpose of im2col (padding positions are
+// dropped).
+void col2im_add(const Conv& g, const real* dcols, std::size_t ld, real* dx) {
   for (std::size_t c = 0; c < g.C; ++c)
     for (std::size_t i = 0; i < g.k; ++i)
       for (std::size_t j = 0; j < g.k; ++j) {
-        const real* row = dcols + ((c * g.k + i) * g.k + j) * P;
+        const real* row = dcols + ((c * g.k + i) * g.k + j) * ld;
         std::size_t lo, hi;
         valid_columns(g, j, lo, hi);
         for (std::size_t oh = 0; oh < g.Ho; ++oh) {
@@ -91,32 +90,50 @@ void col2im_add(const Conv& g, const real* dcols, real* dx) {
       }
 }
 
-// One image's contributions, each accumulated (+=) where its pointer is set: dw [Cout, K] +=
-// G·colsᵀ (cols = im2col of the image), db [Cout] += the row sums of G, dx [C·H·W] +=
-// col2im(wᵀ·G) (dcols: scratch of K·P).
-void conv_backward_image(const Conv& g, const real* G, const real* w, const real* cols, real* dw, real* db, real* dx,
-                         real* dcols) {
-  const std::size_t K = g.K(), P = g.P();
-  if (dw) blas::gemm(false, true, g.Cout, K, P, 1, G, P, cols, P, 1, dw, K);  // [Cout,P]×[P,K]
+// The images of one GEMM: a chunk's columns [K, n·P] (the n images side by side) hold about 2^18
+// values, so that the GEMMs are not tiny (a 36×36 image's 9×9 convolution has only Cout = 10 output
+// rows) and a chunk's columns stay in cache while its GEMMs run.
+std::size_t chunk_images(const Conv& g, std::size_t B) {
+  return std::max<std::size_t>(1, std::min(B, (std::size_t(1) << 18) / std::max<std::size_t>(1, g.K() * g.P())));
+}
+
+// The columns of images b0..b0+n−1 of X, side by side: [K, n·P].
+void im2col_chunk(const Conv& g, const real* X, std::size_t b0, std::size_t n, real* cols) {
+  for (std::size_t j = 0; j < n; ++j) im2col(g, X + (b0 + j) * g.in_size(), cols + j * g.P(), n * g.P());
+}
+
+// One output's contributions of images b0..b0+n−1, each accumulated (+=) where its pointer is set:
+// with Gc = that output's gradient of the chunk as [Cout, n·P] (gathered into gc), dw [Cout, K] +=
+// Gc·colsᵀ (cols = im2col_chunk), db [Cout] += the row sums of Gc, dx [B, C·H·W] += col2im(wᵀ·Gc)
+// (dcols: scratch of K·n·P). G is the output's whole [B, Cout·P] gradient.
+void conv_backward_chunk(const Conv& g, std::size_t b0, std::size_t n, const real* G, const real* w,
+                         const real* cols, real* dw, real* db, real* dx, real* gc, real* dcols) {
+  const std::size_t K = g.K(), P = g.P(), ld = n * P;
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t co = 0; co < g.Cout; ++co)
+      std::copy_n(G + (b0 + j) * g.out_size() + co * P, P, gc + co * ld + j * P);
+  if (dw) blas::gemm(false, true, g.Cout, K, ld, 1, gc, ld, cols, ld, 1, dw, K);  // [Cout,nP]×[nP,K]
   if (db)
     for (std::size_t co = 0; co < g.Cout; ++co) {
       real sum = 0;
-      for (std::size_t q = 0; q < P; ++q) sum += G[co * P + q];
+      for (std::size_t q = 0; q < ld; ++q) sum += gc[co * ld + q];
       db[co] += sum;
     }
   if (dx) {
-    blas::gemm(true, false, K, P, g.Cout, 1, w, K, G, P, 0, dcols, P);  // [K,Cout]×[Cout,P]
-    col2im_add(g, dcols, dx);
+    blas::gemm(true, false, K, ld, g.Cout, 1, w, K, gc, ld, 0, dcols, ld);  // [K,Cout]×[Cout,nP]
+    for (std::size_t j = 0; j < n; ++j) col2im_add(g, dcols + j * P, ld, dx + (b0 + j) * g.in_size());
   }
 }
 
-// The columns of one image (and the dcols scratch behind them): kept across calls, so a training
-// loop allocates them once. Per thread: tapes on different threads do not share it.
+// Scratch for one chunk — columns, their gradient, and a gathered or computed [Cout, n·P] —
+// kept across calls, so a training loop allocates it once. Per thread: tapes on different threads
+// do not share it.
 real* conv_scratch(std::size_t n) {
   thread_local std::vector<real> buf;
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
+std::size_t scratch_size(const Conv& g, std::size_t nb) { return (2 * g.K() + g.Cout) * nb * g.P(); }
 
 void conv2d_backward(Tape& t, const Node& n) {
   const Conv g = conv_of(n);
@@ -124,12 +141,15 @@ void conv2d_backward(Tape& t, const Node& n) {
   Tensor* dX = t.grad_buffer(n.in[0]);
   Tensor* dW = t.grad_buffer(n.in[1]);
   Tensor* db = t.grad_buffer(n.in[2]);
-  real* cols = conv_scratch(2 * g.K() * g.P());
-  real* dcols = cols + g.K() * g.P();
-  for (std::size_t b = 0; b < X.shape(0); ++b) {
-    if (dW) im2col(g, X.data() + b * g.in_size(), cols);
-    conv_backward_image(g, n.grad.data() + b * g.out_size(), Wt.data(), cols, dW ? dW->data() : nullptr,
-                        db ? db->data() : nullptr, dX ? dX->data() + b * g.in_size() : nullptr, dcols);
+  const std::size_t B = X.shape(0), nb = chunk_images(g, B);
+  real* cols = conv_scratch(scratch_size(g, nb));
+  real* dcols = cols + g.K() * nb * g.P();
+  real* gc = dcols + g.K() * nb * g.P();
+  for (std::size_t b0 = 0; b0 < B; b0 += nb) {
+    const std::size_t m = std::min(nb, B - b0);
+    if (dW) im2col_chunk(g, X.data(), b0, m, cols);
+    conv_backward_chunk(g, b0, m, n.grad.data(), Wt.data(), cols, dW ? dW->data() : nullptr, db ? db->data() : nullptr,
+                        dX ? dX->data() : nullptr, gc, dcols);
   }
 }
 
@@ -180,12 +200,20 @@ Var conv2d(Var x, Var w, Var b, const ImageShape& in, std::size_t kernel, std::s
   Node& nd = t.node(y.index());
   nd.ints = {in.channels, in.height, in.width, kernel, stride, padding, Cout, out.height, out.width};
   const Conv g = conv_of(nd);
-  real* cols = conv_scratch(2 * g.K() * g.P());
-  for (std::size_t r = 0; r < X.shape(0); ++r) {
-    real* Y = nd.value.data() + r * g.out_size();
-    for (std::size_t co = 0; co < Cout; ++co) std::fill_n(Y + co * g.P(), g.P(), Bs.data()[co]);
-    im2col(g, X.data() + r * g.in_size(), cols);
-    blas::gemm(false, false, Cout, g.P(), g.K(), 1, Wt.data(), g.K(), cols, g.P(), 1, Y, g.P());  // [Cout,K]×[K,P]
+  const std::size_t B = X.shape(0), nb = chunk_images(g, B), P = g.P();
+  real* cols = conv_scratch(scratch_size(g, nb));
+  real* rows = cols + 2 * g.K() * nb * P;  // the GEMM's [Cout, m·P]
+  for (std::size_t b0 = 0; b0 < B; b0 += nb) {
+    const std::size_t m = std::min(nb, B - b0), ld = m * P;
+    im2col_chunk(g, X.data(), b0, m, cols);
+    blas::gemm(false, false, Cout, ld, g.K(), 1, Wt.data(), g.K(), cols, ld, 0, rows, ld);  // [Cout,K]×[K,mP]
+    for (std::size_t j = 0; j < m; ++j)  // image b0 + j's [Cout, P] block, plus the bias
+      for (std::size_t co = 0; co < Cout; ++co) {
+        real* Y = nd.value.data() + (b0 + j) * g.out_size() + co * P;
+        const real* o = rows + co * ld + j * P;
+        const real bias = Bs.data()[co];
+        for (std::size_t q = 0; q < P; ++q) Y[q] = o[q] + bias;
+      }
   }
   return y;
 }
@@ -262,16 +290,17 @@ void conv2d_batched_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::u
     }
     need_cols = need_cols || dst[3 * t + 1];
   }
-  real* cols = s.scratch(2 * g.K() * g.P());
-  real* dcols = cols + g.K() * g.P();
-  for (std::size_t b = 0; b < B; ++b) {
-    if (need_cols) im2col(g, X.data() + b * g.in_size(), cols);
-    for (std::size_t t = 0; t < T; ++t) {
-      if (!s.live(self, t)) continue;
-      real* dx = dst[3 * t];
-      conv_backward_image(g, s.grad(self, t) + b * g.out_size(), Wt.data(), cols, dst[3 * t + 1], dst[3 * t + 2],
-                          dx ? dx + b * g.in_size() : nullptr, dcols);
-    }
+  const std::size_t nb = chunk_images(g, B);
+  real* cols = s.scratch(scratch_size(g, nb));
+  real* dcols = cols + g.K() * nb * g.P();
+  real* gc = dcols + g.K() * nb * g.P();
+  for (std::size_t b0 = 0; b0 < B; b0 += nb) {
+    const std::size_t m = std::min(nb, B - b0);
+    if (need_cols) im2col_chunk(g, X.data(), b0, m, cols);
+    for (std::size_t t = 0; t < T; ++t)
+      if (s.live(self, t))
+        conv_backward_chunk(g, b0, m, s.grad(self, t), Wt.data(), cols, dst[3 * t + 1], dst[3 * t + 2], dst[3 * t], gc,
+                            dcols);
   }
 }
 

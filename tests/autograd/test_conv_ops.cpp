@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include <xtensor/xview.hpp>
+
 #include "mtlgrad/autograd/batched.hpp"
 #include "mtlgrad/autograd/ops.hpp"
 #include "mtlgrad/core/rng.hpp"
@@ -93,6 +95,60 @@ TEST_CASE("a conv trunk with two heads: the batched sweep equals one Tape::grad 
         if (k != 5 - t) CHECK(xt::amax(xt::abs(want[t][k]))() > 0);  // not vacuous: all but the other head are reached
       }
     CHECK(got[0][5] == zeros(H1.shape(0), H1.shape(1)));  // head 1 is not reached by output 0
+  }
+}
+
+TEST_CASE("conv2d over a batch in chunks of images equals each image alone; the batched sweep agrees") {
+  // 4×24×24 images, 5×5 kernels: 100·400 values of columns per image, so a chunk holds 6 images
+  // and a batch of 7 is one full chunk and a remainder.
+  Rng rng(8);
+  const ImageShape in{4, 24, 24};
+  const std::size_t B = 7;
+  const Tensor X = rng.normal_tensor(B, in.size()), W = rng.normal_tensor(3, 100), b = rng.normal_tensor(1, 3);
+  const ImageShape out = conv2d_shape(in, 3, 5, 1, 1);
+  const Tensor S = rng.normal_tensor(B, out.size());
+  Tape tape;
+  Var x = tape.leaf(X), w = tape.leaf(W), c = tape.leaf(b);
+  Var y = conv2d(x, w, c, in, 5, 1, 1);
+  std::vector<Tensor> g;
+  tape.grad(y, S, {x, w, c}, g);
+  Tensor dW = zeros(3, 100), db = zeros(1, 3);
+  for (std::size_t r = 0; r < B; ++r) {
+    INFO("image " << r);
+    const Tensor Xr = xt::view(X, xt::range(r, r + 1), xt::all()), Sr = xt::view(S, xt::range(r, r + 1), xt::all());
+    Tape one;
+    Var xr = one.leaf(Xr), wr = one.leaf(W), cr = one.leaf(b);
+    Var yr = conv2d(xr, wr, cr, in, 5, 1, 1);
+    const Tensor yrow = xt::view(y.value(), xt::range(r, r + 1), xt::all());
+    CHECK_TENSOR_NEAR(yrow, yr.value(), tolerance(1e-12, 1e-5));
+    std::vector<Tensor> gr;
+    one.grad(yr, Sr, {xr, wr, cr}, gr);
+    const Tensor dxrow = xt::view(g[0], xt::range(r, r + 1), xt::all());
+    CHECK_TENSOR_NEAR(dxrow, gr[0], tolerance(1e-12, 1e-5));
+    dW += gr[1];
+    db += gr[2];
+  }
+  CHECK_TENSOR_NEAR(g[1], dW, tolerance(1e-11, 1e-4));
+  CHECK_TENSOR_NEAR(g[2], db, tolerance(1e-11, 1e-4));
+
+  const Tensor T1 = rng.normal_tensor(B, out.size()), T2 = rng.normal_tensor(B, out.size());
+  const std::vector<Var> outs = {mse(y, tape.input(T1)), mse(relu(y), tape.input(T2))};
+  const std::vector<Var> leaves = {x, w, c};
+  BatchedSweep sweep;
+  REQUIRE(sweep.prepare(tape, outs));
+  std::vector<std::vector<Tensor>> got(2), want(2);
+  for (std::size_t t = 0; t < 2; ++t)
+    for (std::size_t k = 0; k < 3; ++k) {
+      got[t].push_back(Tensor(leaves[k].shape(), real(-7)));
+      sweep.set_destination(leaves[k], t, got[t][k].data());
+    }
+  sweep.run({real(1), real(2)});
+  for (std::size_t t = 0; t < 2; ++t) {
+    tape.grad(outs[t], scalar(real(t + 1)), leaves, want[t]);
+    for (std::size_t k = 0; k < 3; ++k) {
+      INFO("output " << t << ", leaf " << k);
+      CHECK_TENSOR_NEAR(got[t][k], want[t][k], tolerance(1e-12, 1e-5));
+    }
   }
 }
 

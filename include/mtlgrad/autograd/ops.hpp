@@ -83,8 +83,8 @@ ImageShape conv2d_shape(const ImageShape& in, std::size_t out_channels, std::siz
                         std::size_t padding = 0);
 /// 2-D convolution (cross-correlation, PyTorch's conv2d) of each image with Cout kernels of k×k:
 /// x [B, C·H·W] laid out as `in`, w [Cout, C·k·k] (PyTorch's weight [Cout, C, k, k], flattened), b
-/// [1, Cout] → [B, Cout·Ho·Wo] (conv2d_shape), zero padding. Per image, im2col + one GEMM:
-/// cols [C·k·k, Ho·Wo], y_b = w·cols + b. ∂w = Σ_b G_b·colsᵀ, ∂b = Σ_b Σ_pixels G_b,
+/// [1, Cout] → [B, Cout·Ho·Wo] (conv2d_shape), zero padding. im2col + GEMM, a chunk of images per GEMM:
+/// cols_b [C·k·k, Ho·Wo], y_b = w·cols_b + b. ∂w = Σ_b G_b·cols_bᵀ, ∂b = Σ_b Σ_pixels G_b,
 /// ∂x_b = col2im(wᵀ·G_b) (the columns are recomputed in the backward rather than kept).
 Var conv2d(Var x, Var w, Var b, const ImageShape& in, std::size_t kernel, std::size_t stride = 1,
            std::size_t padding = 0);
