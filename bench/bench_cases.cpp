@@ -11,6 +11,7 @@
 
 #include "alloc_counter.hpp"
 #include "mtlgrad/models/hps_mlp.hpp"
+#include "mtlgrad/models/lenet.hpp"
 #include "mtlgrad/models/toy2d.hpp"
 #include "mtlgrad/mtl/trainer.hpp"
 
@@ -33,29 +34,44 @@ double median(std::vector<double> v) {
 // the model and its trainer; kept together because the model refers to the data.
 struct Setup {
   DataSplit data;
-  std::unique_ptr<models::HpsMlp> model;
+  std::unique_ptr<SharedTrunkModel> model;
   std::unique_ptr<Trainer> trainer;
 
   explicit Setup(const MlpCase& c) {
+    make_data(c.batch, c.in, c.tasks, c.classes);
+    models::HpsMlpOptions o;
+    o.trunk = c.trunk;
+    model = std::make_unique<models::HpsMlp>(o, data, c.batch, Rng(2), Rng(3));
+    make_trainer();
+  }
+  explicit Setup(const LenetCase& c) {
+    make_data(c.batch, c.side * c.side, c.tasks, 10);
+    models::LeNetOptions o;
+    o.hidden = c.hidden;
+    model = std::make_unique<models::LeNet>(o, data, c.batch, Rng(2), Rng(3));
+    make_trainer();
+  }
+
+ private:
+  void make_data(std::size_t batch, std::size_t in, std::size_t tasks, std::size_t classes) {
     Rng rng(1);
     MultiTaskData& d = data.train;
-    d.inputs = rng.uniform_tensor(c.batch, c.in, 0, 1);
-    for (std::size_t t = 0; t < c.tasks; ++t) {
+    d.inputs = rng.uniform_tensor(batch, in, 0, 1);
+    for (std::size_t t = 0; t < tasks; ++t) {
       const std::string name = "task" + std::to_string(t);
-      Tensor y = zeros(c.batch, 1);
-      if (c.classes) {
-        d.tasks.push_back(TaskSpec::classification(name, c.classes));
-        for (std::size_t r = 0; r < c.batch; ++r) y(r, 0) = real(rng.below(c.classes));
+      Tensor y = zeros(batch, 1);
+      if (classes) {
+        d.tasks.push_back(TaskSpec::classification(name, classes));
+        for (std::size_t r = 0; r < batch; ++r) y(r, 0) = real(rng.below(classes));
       } else {
         d.tasks.push_back(TaskSpec::regression(name));
-        for (std::size_t r = 0; r < c.batch; ++r) y(r, 0) = rng.normal();
+        for (std::size_t r = 0; r < batch; ++r) y(r, 0) = rng.normal();
       }
       d.targets.push_back(y);
     }
     data.test = take_rows(d, {});
-    models::HpsMlpOptions o;
-    o.trunk = c.trunk;
-    model = std::make_unique<models::HpsMlp>(o, data, c.batch, Rng(2), Rng(3));
+  }
+  void make_trainer() {
     trainer = std::make_unique<Trainer>(*model, make_aggregator({{"name", "pcgrad"}}),
                                         make_optimizer({{"name", "adam"}, {"lr", 1e-3}}), TrainerOptions{}, Rng(4));
   }
@@ -89,8 +105,19 @@ double MlpCase::gemm_flops() const {
   return forward + T * per_task;
 }
 
-nlohmann::json time_step(const MlpCase& c, const Settings& s) {
-  Setup setup(c);
+double LenetCase::gemm_flops() const {
+  const std::size_t s1 = side - 8, p1 = s1 / 2, s2 = p1 - 4, p2 = s2 / 2;  // conv 9, pool 2, conv 5, pool 2
+  const double conv1 = 10.0 * 81 * double(s1 * s1), conv2 = 20.0 * 250 * double(s2 * s2);
+  const double fc = 20.0 * double(p2 * p2) * double(hidden), head = double(hidden) * 10;
+  const double b = double(batch), T = double(tasks);
+  const double forward = 2 * b * (conv1 + conv2 + fc + T * head);
+  const double per_task = 2 * b * (conv1 + conv2 + fc + head) + 2 * b * (conv2 + fc + head);
+  return forward + T * per_task;
+}
+
+namespace {
+
+nlohmann::json time_setup_step(Setup& setup, const std::string& name, double flops, const Settings& s) {
   Trainer& tr = *setup.trainer;
   for (int i = 0; i < s.warmup; ++i) tr.step();
   std::vector<double> total, fwd, bwd, spa, tmp;
@@ -109,9 +136,9 @@ nlohmann::json time_step(const MlpCase& c, const Settings& s) {
     spa.push_back(1e3 * r.seconds_spatial);
     tmp.push_back(1e3 * r.seconds_temporal);
   }
-  const double ms = median(total), flops = c.gemm_flops();
+  const double ms = median(total);
   const double phases = median(fwd) + median(bwd) + median(spa) + median(tmp);
-  return {{"name", c.name},
+  return {{"name", name},
           {"ms", ms},
           {"forward_ms", median(fwd)},
           {"backward_ms", median(bwd)},
@@ -123,6 +150,18 @@ nlohmann::json time_step(const MlpCase& c, const Settings& s) {
           {"batched", tr.task_gradients().batched},
           {"allocs_per_step", double(allocs) / double(total.size())},
           {"reps", total.size()}};
+}
+
+}  // namespace
+
+nlohmann::json time_step(const MlpCase& c, const Settings& s) {
+  Setup setup(c);
+  return time_setup_step(setup, c.name, c.gemm_flops(), s);
+}
+
+nlohmann::json time_step(const LenetCase& c, const Settings& s) {
+  Setup setup(c);
+  return time_setup_step(setup, c.name, c.gemm_flops(), s);
 }
 
 nlohmann::json time_paths(const MlpCase& c, const Settings& s) {

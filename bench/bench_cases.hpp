@@ -36,9 +36,25 @@ struct MlpCase {
   double gemm_flops() const;
 };
 
+/// The LeNet of models/lenet.hpp (Sener & Koltun 2018) on `side`×`side` images, T heads of 10
+/// classes, cross-entropy.
+struct LenetCase {
+  std::string name = "lenet36-T2";
+  std::size_t side = 36;
+  std::size_t tasks = 2;
+  std::size_t batch = 256;
+  std::size_t hidden = 50;
+
+  /// Multiply–adds ×2 of the convolutions' and Linears' GEMMs of one step with one backward per
+  /// task, as mlp's: the forward, then per task ∂W of every layer on its path and ∂x of all but
+  /// the first convolution.
+  double gemm_flops() const;
+};
+
 /// Median ms per full step and per phase, the GEMM rate it implies and heap allocations per step
 /// in the steady state.
 nlohmann::json time_step(const MlpCase& c, const Settings& s);
+nlohmann::json time_step(const LenetCase& c, const Settings& s);
 /// One recorded forward; the per-task gradients by the per-task sweeps and by the batched sweep,
 /// each timed, and the largest difference between the two J (relative to max |J|).
 nlohmann::json time_paths(const MlpCase& c, const Settings& s);

@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> Ts = {2, 4, 8};
   app.add_option("--threads", threads, "OpenBLAS threads")->check(CLI::Range(1, 64));
   app.add_option("--case", cases,
-                 "any of: gemm tiny mlp paths gramian toy sweep_t sweep_width small_gemm solvers certificates (default: gemm tiny mlp paths gramian toy)");
+                 "any of: gemm tiny mlp lenet paths gramian toy sweep_t sweep_width small_gemm solvers certificates (default: gemm tiny mlp "
+                 "paths gramian toy)");
   app.add_option("--tasks", Ts, "T of the 784-256-256 cases (default 2 4 8)");
   app.add_option("--warmup", s.warmup, "warm-up steps per case")->check(CLI::NonNegativeNumber);
   app.add_option("--min-reps", s.min_reps, "at least this many timed steps")->check(CLI::PositiveNumber);
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
   // The reference rate, in the same process, whenever a step is timed (a toy-only run times the
   // whole process and skips it).
   double gemm = 0;
-  if (wants("gemm") || wants("tiny") || wants("mlp") || wants("sweep_t") || wants("sweep_width")) {
+  if (wants("gemm") || wants("tiny") || wants("mlp") || wants("lenet") || wants("sweep_t") || wants("sweep_width")) {
     gemm = bench::gemm_gflops(gemm_n, 15);  // median of 15: this VM's rate wanders by up to 40% for ~0.1 s
     out["gemm_gflops"] = gemm;
     out["gemm_n"] = gemm_n;
@@ -86,6 +87,7 @@ int main(int argc, char** argv) {
     for (std::size_t T : Ts) step_cases.push_back(mlp(mlp_name(256, T), 784, 256, T, 10, 256));
   json steps = json::array();
   for (const auto& c : step_cases) steps.push_back(bench::time_step(c, s));
+  if (wants("lenet")) steps.push_back(bench::time_step(bench::LenetCase{}, s));
   if (!steps.empty()) print_steps(steps, gemm);
   out["steps"] = steps;
 

@@ -14,7 +14,12 @@ double and (with --bench-float) in float32. The toy is 100 000 steps of pcgrad +
 process, timed from outside, against PyTorch's per-step time times 100 000.
 
 The cases: MLP 2-32-32 (relu) with T = 2 heads of one output, B = 64, mse; MLP 784-256-256 (relu)
-with T heads of 10 classes, B = 256, cross-entropy; the CAGrad toy (include/mtlgrad/models/toy2d.hpp).
+with T heads of 10 classes, B = 256, cross-entropy; the CAGrad toy (include/mtlgrad/models/toy2d.hpp);
+and ("lenet", not in the default list) the LeNet of include/mtlgrad/models/lenet.hpp on 36×36
+inputs, T = 2 heads of 10 classes, B = 256, cross-entropy:
+
+    /usr/bin/python3 tools/bench_torch.py --bench build/bench/mtlgrad_bench \
+        --bench-float build-float/bench/mtlgrad_bench --threads 1 --cpu-clock --cases lenet --no-blog
 """
 import argparse
 import json
@@ -29,10 +34,24 @@ import torch
 
 
 def mlp_case(name):
+    if name == "lenet":
+        return dict(name="lenet36-T2", lenet=True, side=36, T=2, classes=10, B=256, hidden=50)
     if name == "tiny":
         return dict(name="mlp2-32-32-T2", d_in=2, width=32, T=2, classes=0, B=64)
     T = int(name[3:])
     return dict(name="mlp784-256-256-T%d" % T, d_in=784, width=256, T=T, classes=10, B=256)
+
+
+class LeNet(torch.nn.Module):
+    """Sener & Koltun 2018 / Lin et al. 2019, as include/mtlgrad/models/lenet.hpp."""
+
+    def __init__(self, c):
+        super().__init__()
+        nn = torch.nn
+        h = c["hidden"]
+        self.trunk = nn.Sequential(nn.Conv2d(1, 10, 9), nn.MaxPool2d(2), nn.ReLU(), nn.Conv2d(10, 20, 5),
+                                   nn.MaxPool2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(500, h), nn.ReLU())
+        self.heads = nn.ModuleList([nn.Linear(h, c["classes"]) for _ in range(c["T"])])
 
 
 class Model(torch.nn.Module):
@@ -46,8 +65,12 @@ class Model(torch.nn.Module):
 
 def make(c, dtype):
     torch.manual_seed(0)
-    m = Model(c).to(dtype)
-    x = torch.rand(c["B"], c["d_in"], dtype=dtype)
+    if c.get("lenet"):
+        m = LeNet(c).to(dtype)
+        x = torch.rand(c["B"], 1, c["side"], c["side"], dtype=dtype)
+    else:
+        m = Model(c).to(dtype)
+        x = torch.rand(c["B"], c["d_in"], dtype=dtype)
     if c["classes"]:
         ys = [torch.randint(0, c["classes"], (c["B"],)) for _ in range(c["T"])]
         loss = torch.nn.functional.cross_entropy
@@ -187,7 +210,7 @@ def ours(bench, case, a):
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
         return 1e3 * (cpu if a.cpu_clock else time.perf_counter() - t0), json.loads(out.stdout)["toy"]
-    extra = ["--case", "tiny"] if case == "tiny" else ["--case", "mlp", "--tasks", case[3:]]
+    extra = ["--case", case] if case in ("tiny", "lenet") else ["--case", "mlp", "--tasks", case[3:]]
     out = subprocess.run(args + extra, check=True, capture_output=True, text=True)
     j = json.loads(out.stdout)
     r = j["steps"][0]

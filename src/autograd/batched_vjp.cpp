@@ -12,6 +12,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "conv.hpp"
 #include "mtlgrad/autograd/batched.hpp"
 #include "mtlgrad/core/blas.hpp"
 
@@ -248,6 +249,7 @@ constexpr Entry kTable[] = {
     {"affine", affine_vjp},   {"matmul", matmul_vjp},           {"relu", relu_vjp},
     {"leaky_relu", leaky_relu_vjp}, {"tanh", tanh_vjp},         {"sigmoid", sigmoid_vjp},
     {"log_softmax", log_softmax_vjp}, {"cross_entropy", cross_entropy_vjp}, {"mse", mse_vjp},
+    {"conv2d", detail::conv2d_batched_vjp}, {"max_pool2d", detail::max_pool2d_batched_vjp},
 };
 
 }  // namespace

@@ -54,7 +54,8 @@ Registry<DataSplit>& data_sets() {
              "two overlapping Fashion-MNIST items, one task per item (Sener & Koltun 2018)",
              {option("dir", f.dir, "directory of the Fashion-MNIST IDX files"),
               option("n", f.n, "training items: the first n (0 = all 60 000)"),
-              option("n_test", f.n_test, "test items: the first n_test (0 = all 10 000)"), seed},
+              option("n_test", f.n_test, "test items: the first n_test (0 = all 10 000)"),
+              option("canvas", f.canvas, "keep the 36×36 canvas (LeNet's input) instead of resizing to 28×28"), seed},
              factory<MultiFashionOptions>(read_multifashion_options, load_multifashion)});
     return reg;
   }();

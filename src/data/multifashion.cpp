@@ -29,7 +29,7 @@ std::vector<std::size_t> draw_partners(std::size_t n, Rng& rng) {
   return partner;
 }
 
-MultiTaskData build_multifashion(const LabelledImages& source, Rng& rng) {
+MultiTaskData build_multifashion(const LabelledImages& source, Rng& rng, bool keep_canvas) {
   const std::size_t n = source.images.shape(0);
   const std::size_t d = kFashionSide * kFashionSide;
   if (source.rows != kFashionSide || source.cols != kFashionSide || source.images.shape(1) != d)
@@ -40,15 +40,17 @@ MultiTaskData build_multifashion(const LabelledImages& source, Rng& rng) {
                                 std::to_string(source.labels.size()) + " labels");
   const std::vector<std::size_t> partner = draw_partners(n, rng);
   const BilinearResize resize(kCanvasSide, kCanvasSide, kFashionSide, kFashionSide);
+  const std::size_t side = keep_canvas ? kCanvasSide : kFashionSide;
   MultiTaskData out;
-  out.inputs = zeros(n, d);
+  out.inputs = zeros(n, side * side);
   out.targets = {zeros(n, 1), zeros(n, 1)};
   out.tasks = {TaskSpec::classification("left", 10), TaskSpec::classification("right", 10)};
   std::vector<real> canvas(kCanvasSide * kCanvasSide);
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t j = partner[i];
-    compose_pair(source.images.data() + i * d, source.images.data() + j * d, canvas.data());
-    resize.apply(canvas.data(), out.inputs.data() + i * d);
+    real* row = out.inputs.data() + i * side * side;
+    compose_pair(source.images.data() + i * d, source.images.data() + j * d, keep_canvas ? row : canvas.data());
+    if (!keep_canvas) resize.apply(canvas.data(), row);
     out.targets[0](i, 0) = real(source.labels[i]);
     out.targets[1](i, 0) = real(source.labels[j]);
   }
@@ -63,6 +65,7 @@ MultiFashionOptions read_multifashion_options(const nlohmann::json& spec, const 
   o.n = r.get<std::size_t>("n", o.n);
   o.n_test = r.get<std::size_t>("n_test", o.n_test);
   o.seed = r.get<std::uint64_t>("seed", o.seed);
+  o.canvas = r.get<bool>("canvas", o.canvas);
   r.check(o.n != 1, "n", "0 (all) or >= 2: each item needs a partner");
   r.check(o.n_test != 1, "n_test", "0 (all) or >= 2: each item needs a partner");
   r.finish();
@@ -74,8 +77,8 @@ DataSplit load_multifashion(const MultiFashionOptions& o) {
   Rng train_rng = root.split();
   Rng test_rng = root.split();
   DataSplit s;
-  s.train = build_multifashion(load_fashion_mnist(o.dir, "train", o.n), train_rng);
-  s.test = build_multifashion(load_fashion_mnist(o.dir, "t10k", o.n_test), test_rng);
+  s.train = build_multifashion(load_fashion_mnist(o.dir, "train", o.n), train_rng, o.canvas);
+  s.test = build_multifashion(load_fashion_mnist(o.dir, "t10k", o.n_test), test_rng, o.canvas);
   return s;
 }
 

@@ -3,6 +3,7 @@
 #include "mtlgrad/models/hps_mlp.hpp"
 #include "mtlgrad/models/pareto_mtl.hpp"
 #include "mtlgrad/models/quadratics.hpp"
+#include "mtlgrad/models/lenet.hpp"
 #include "mtlgrad/models/toy2d.hpp"
 
 namespace mtlgrad {
@@ -14,6 +15,7 @@ ModelRegistry& model_registry() {
     reg.add(models::hps_mlp_entry());
     reg.add(models::pareto_mtl_entry());
     reg.add(models::quadratics_entry());
+    reg.add(models::lenet_entry());
     return reg;
   }();
   return r;

@@ -110,6 +110,20 @@ std::vector<Row> op_table() {
                     return concat_cols({x[0], x[1], x[0], x[1]});
                   }, {in.normal(2, 2), in.normal(2, 1)}});
 
+  // Images ([B, C·H·W] rows, NCHW).
+  rows.push_back({"conv2d 3x3", [](Tape&, const std::vector<Var>& x) { return conv2d(x[0], x[1], x[2], {2, 5, 4}, 3); },
+                  {in.normal(2, 40), in.normal(3, 18), in.normal(1, 3)}});
+  rows.push_back({"conv2d 3x3 stride 2 padding 1",
+                  [](Tape&, const std::vector<Var>& x) { return conv2d(x[0], x[1], x[2], {1, 5, 6}, 3, 2, 1); },
+                  {in.normal(2, 30), in.normal(2, 9), in.normal(1, 2)}});
+  // Distinct values a grid step apart: no tie within a window moves under the central difference.
+  Tensor pool_x = zeros(2, 2 * 5 * 4);
+  for (std::size_t k = 0; k < pool_x.size(); ++k) pool_x.data()[k] = real(0.1) * real((k * 37) % pool_x.size());
+  rows.push_back({"max_pool2d 2", [](Tape&, const std::vector<Var>& x) { return max_pool2d(x[0], {2, 5, 4}, 2); },
+                  {pool_x}});
+  rows.push_back({"max_pool2d 3 stride 1", [](Tape&, const std::vector<Var>& x) { return max_pool2d(x[0], {2, 5, 4}, 3, 1); },
+                  {pool_x}});
+
   // Reductions.
   rows.push_back({"sum", un(sum), {in.normal(3, 4)}});
   rows.push_back({"sum_rows", un(sum_rows), {in.normal(3, 4)}});

@@ -15,9 +15,9 @@
 /// exact up to the summation order inside BLAS.
 ///
 /// Not every op has a batched VJP (the table in src/autograd/batched_vjp.cpp: affine, matmul,
-/// relu, leaky_relu, tanh, sigmoid, log_softmax, cross_entropy, mse). prepare() says whether
-/// every node the outputs depend on has one; when it does not, the caller uses Tape::grad per
-/// output (collect_task_gradients does).
+/// relu, leaky_relu, tanh, sigmoid, log_softmax, cross_entropy, mse, conv2d, max_pool2d).
+/// prepare() says whether every node the outputs depend on has one; when it does not, the caller
+/// uses Tape::grad per output (collect_task_gradients does).
 ///
 ///     BatchedSweep s;
 ///     if (s.prepare(tape, losses)) {

@@ -69,6 +69,32 @@ Var slice_rows(Var x, std::size_t begin, std::size_t end);  ///< x[begin:end, :]
 Var concat_cols(const std::vector<Var>& xs);  ///< [x₁ x₂ …], equal row counts
 Var concat_rows(const std::vector<Var>& xs);  ///< [x₁; x₂; …], equal column counts
 
+// ---- images (ops_conv.cpp) ----------------------------------------------------------------------
+/// The layout of an image batch: row b of a [B, C·H·W] tensor is image b in PyTorch's NCHW order
+/// (channel, then row, then column), so a PyTorch batch's x.flatten(1) is the same memory and a
+/// Linear after the convolutions needs no flatten op: its input already is [B, C·H·W].
+struct ImageShape {
+  std::size_t channels = 1, height = 0, width = 0;
+  std::size_t size() const { return channels * height * width; }
+};
+/// The output shape of conv2d: Cout channels of (H + 2·padding − kernel)/stride + 1 rows (columns
+/// alike). Throws std::invalid_argument when the kernel does not fit or stride is 0.
+ImageShape conv2d_shape(const ImageShape& in, std::size_t out_channels, std::size_t kernel, std::size_t stride = 1,
+                        std::size_t padding = 0);
+/// 2-D convolution (cross-correlation, PyTorch's conv2d) of each image with Cout kernels of k×k:
+/// x [B, C·H·W] laid out as `in`, w [Cout, C·k·k] (PyTorch's weight [Cout, C, k, k], flattened), b
+/// [1, Cout] → [B, Cout·Ho·Wo] (conv2d_shape), zero padding. im2col + GEMM, a chunk of images per GEMM:
+/// cols_b [C·k·k, Ho·Wo], y_b = w·cols_b + b. ∂w = Σ_b G_b·cols_bᵀ, ∂b = Σ_b Σ_pixels G_b,
+/// ∂x_b = col2im(wᵀ·G_b) (the columns are recomputed in the backward rather than kept).
+Var conv2d(Var x, Var w, Var b, const ImageShape& in, std::size_t kernel, std::size_t stride = 1,
+           std::size_t padding = 0);
+/// The output shape of max_pool2d: C channels of (H − kernel)/stride + 1 rows (floor; columns alike).
+ImageShape max_pool2d_shape(const ImageShape& in, std::size_t kernel, std::size_t stride = 0);
+/// Max over kernel×kernel windows every `stride` pixels (0: stride = kernel), no padding, floor mode
+/// (PyTorch's max_pool2d): [B, C·H·W] → [B, C·Ho·Wo]. The gradient goes to the window's first
+/// maximum in row-major order; a NaN counts as the maximum and propagates, as in PyTorch.
+Var max_pool2d(Var x, const ImageShape& in, std::size_t kernel, std::size_t stride = 0);
+
 // ---- reductions (ops_reduce.cpp) ---------------------------------------------------------------
 Var sum(Var x);        ///< Σ all → 1×1
 Var sum_rows(Var x);   ///< Σ over rows → 1×n (PyTorch x.sum(0, keepdim=True))

@@ -80,7 +80,7 @@ inline nlohmann::json extra_json(const ModelInfo& i) {
 
 using ModelRegistry = Registry<MultiTaskModel, ModelInfo, ModelContext>;
 
-/// Every registered model (toy2d, hps_mlp, then any a program adds).
+/// Every registered model (toy2d, hps_mlp, lenet, then any a program adds).
 ModelRegistry& model_registry();
 
 /// Builds the model named by spec["name"]; an unknown name lists what exists. A model with data
