@@ -307,7 +307,7 @@ TEST_CASE("new stages b: options() rebuild the stage and every stage names bad i
 
 TEST_CASE("new stages b: load_state names the bad field") {
   auto db = make_aggregator("db-mtl");
-  CHECK_THROWS_WITH_SUBSTR(db->load_state({{"b", 1}}), "db-mtl: load_state: expected an object with \"t\"");
+  CHECK_THROWS_WITH_SUBSTR(db->load_state({{"b", 1}}), "db-mtl: load_state: 't' is missing or not a non-negative integer");
   CHECK_THROWS_WITH_SUBSTR(db->load_state({{"t", 2}}), "db-mtl: load_state: 'b' is missing");
   auto ex = make_aggregator("excessmtl");
   ex->observe_losses({1});

@@ -1,7 +1,7 @@
 #pragma once
-// Small helpers of the stages that keep per-task state or need the step's losses (famo, gradnorm,
-// sdmgrad, imtl, moco, cr-mogm): the losses handed in before aggregate(), validated once, and the
-// readers of a stored state's fields, each error naming the stage and the field.
+// Small helpers of the stages that keep per-task state or need the step's losses: the losses'
+// check, softmax, and the readers of a stored state's fields (load_state), each error naming the
+// stage and the field. (The loss holder of db-mtl, stch and gls is optim/stage_losses.hpp.)
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -23,30 +23,6 @@ inline void check_losses(const std::string& stage, const char* what, const std::
                                   std::to_string(losses[i]) + ")");
 }
 
-/// The losses observe_losses() gave for the coming aggregate(), usable once.
-class StepLosses {
- public:
-  void set(const std::string& stage, const std::vector<real>& losses) {
-    check_losses(stage, "observe_losses", losses);
-    losses_ = losses;
-    fresh_ = true;
-  }
-  /// This step's T losses; throws (naming the stage) when none were given or their count is not T.
-  const std::vector<real>& take(const std::string& stage, std::size_t T) {
-    if (!fresh_)
-      throw std::invalid_argument(stage + ": needs this step's task losses: call observe_losses() before aggregate()");
-    if (losses_.size() != T)
-      throw std::invalid_argument(stage + ": " + std::to_string(losses_.size()) + " losses for T = " +
-                                  std::to_string(T) + " tasks");
-    fresh_ = false;
-    return losses_;
-  }
-
- private:
-  std::vector<real> losses_;
-  bool fresh_ = false;
-};
-
 /// out = softmax(x) = exp(x − max x) / Σ exp(…).
 inline void softmax(const std::vector<real>& x, std::vector<real>& out) {
   out.resize(x.size());
@@ -65,24 +41,26 @@ inline std::size_t state_tasks(const std::string& stage, const nlohmann::json& s
   return s["tasks"].get<std::size_t>();
 }
 
-/// A list of n finite numbers at s[key].
-inline std::vector<real> state_list(const std::string& stage, const nlohmann::json& s, const char* key, std::size_t n) {
+/// The list of n finite numbers s[key] (finite as `real`; [] too when `may_be_empty`).
+inline std::vector<real> state_list(const std::string& stage, const nlohmann::json& s, const char* key, std::size_t n,
+                                    bool may_be_empty = false) {
   const std::string what = stage + ": load_state: '" + key + "'";
-  if (!s.contains(key) || !s[key].is_array()) throw std::invalid_argument(what + " is missing or not an array");
+  if (!s.is_object() || !s.contains(key) || !s[key].is_array())
+    throw std::invalid_argument(what + " is missing or not an array");
   std::vector<real> v;
   for (const auto& x : s[key]) {
-    if (!x.is_number() || !std::isfinite(x.get<double>()))
-      throw std::invalid_argument(what + " holds " + x.dump() + ", expected finite numbers");
+    if (!x.is_number()) throw std::invalid_argument(what + " holds " + x.dump() + ", expected numbers");
     v.push_back(x.get<real>());
+    if (!std::isfinite(v.back())) throw std::invalid_argument(what + " holds a non-finite number");
   }
-  if (v.size() != n)
+  if (v.size() != n && !(may_be_empty && v.empty()))
     throw std::invalid_argument(what + " has " + std::to_string(v.size()) + " values, expected " + std::to_string(n));
   return v;
 }
 
 /// A non-negative integer at s[key].
 inline std::size_t state_count(const std::string& stage, const nlohmann::json& s, const char* key) {
-  if (!s.contains(key) || !s[key].is_number_integer() || s[key].get<long long>() < 0)
+  if (!s.is_object() || !s.contains(key) || !s[key].is_number_integer() || s[key].get<long long>() < 0)
     throw std::invalid_argument(stage + ": load_state: '" + key + "' is missing or not a non-negative integer");
   return s[key].get<std::size_t>();
 }

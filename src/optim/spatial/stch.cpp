@@ -6,7 +6,7 @@
 #include "mtlgrad/optim/gramian.hpp"
 #include "mtlgrad/optim/memory.hpp"
 #include "registry_parts.hpp"
-#include "state_fields.hpp"
+#include "stage_state.hpp"
 
 namespace mtlgrad {
 
