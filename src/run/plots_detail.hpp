@@ -15,6 +15,7 @@
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/models/registry.hpp"
 #include "mtlgrad/run/plots.hpp"
+#include "mtlgrad/run/sweep_table.hpp"
 
 namespace mtlgrad::plots_detail {
 namespace fs = std::filesystem;
@@ -141,5 +142,33 @@ inline bool all_positive(const Csv& c, const std::vector<int>& cols) {
   return true;
 }
 
+
+/// A sweep's runs grouped into panels by every key but model.start (the starts of one method share
+/// a panel), baselines left out, in the table's order: labels[k] names panel k, runs[k] its run
+/// directories. A label is "key=value,..." or, with `values_only`, "value,...".
+struct Panels {
+  std::vector<std::string> labels;
+  std::vector<std::vector<std::string>> runs;
+};
+inline Panels panels_without_start(const SweepTable& table, bool values_only) {
+  Panels p;
+  for (const auto& row : table.rows) {
+    if (row.baseline_task >= 0) continue;
+    std::string label;
+    for (std::size_t k = 0; k < table.keys.size(); ++k)
+      if (table.keys[k] != "model.start" && !row.key_values[k].empty())
+        label += (label.empty() ? "" : ",") + (values_only ? "" : table.keys[k] + "=") + row.key_values[k];
+    if (label.empty()) label = "all runs";
+    const auto it = std::find(p.labels.begin(), p.labels.end(), label);
+    if (it == p.labels.end()) {
+      p.labels.push_back(label);
+      p.runs.push_back(row.run_dirs);
+    } else {
+      auto& r = p.runs[std::size_t(it - p.labels.begin())];
+      r.insert(r.end(), row.run_dirs.begin(), row.run_dirs.end());
+    }
+  }
+  return p;
+}
 
 }  // namespace mtlgrad::plots_detail

@@ -29,24 +29,7 @@ bool plot_sweep_front(const SweepTable& table, const std::string& dir) {
   const std::size_t m = front.empty() ? 0 : front.front().size();
   if (m != 2 && m != 3) return false;
   // Panels: the groups of every key but model.start (the starts of one method share a panel).
-  std::vector<std::string> labels;
-  std::vector<std::vector<std::string>> runs;
-  for (const auto& row : table.rows) {
-    if (row.baseline_task >= 0) continue;
-    std::string label;
-    for (std::size_t k = 0; k < table.keys.size(); ++k)
-      if (table.keys[k] != "model.start" && !row.key_values[k].empty())
-        label += (label.empty() ? "" : ",") + row.key_values[k];
-    if (label.empty()) label = "all runs";
-    const auto it = std::find(labels.begin(), labels.end(), label);
-    if (it == labels.end()) {
-      labels.push_back(label);
-      runs.push_back(row.run_dirs);
-    } else {
-      auto& r = runs[std::size_t(it - labels.begin())];
-      r.insert(r.end(), row.run_dirs.begin(), row.run_dirs.end());
-    }
-  }
+  auto [labels, runs] = panels_without_start(table, true);
   // front.dat: block 0 the true front, then one block of final loss vectors per panel.
   std::ostringstream dat;
   for (const auto& f : front) {

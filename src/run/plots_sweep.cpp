@@ -144,24 +144,7 @@ void plot_sweep_trajectories(const SweepTable& table, const std::string& dir) {
   const std::string& first = table.rows.front().run_dirs.front();
   const PlaneLandscape* land = landscape_of(first);
   if (!land) return;
-  std::vector<std::string> labels;
-  std::vector<std::vector<std::string>> runs;
-  for (const auto& row : table.rows) {
-    if (row.baseline_task >= 0) continue;
-    std::string label;
-    for (std::size_t k = 0; k < table.keys.size(); ++k)
-      if (table.keys[k] != "model.start" && !row.key_values[k].empty())
-        label += (label.empty() ? "" : ",") + table.keys[k] + "=" + row.key_values[k];
-    if (label.empty()) label = "all runs";
-    const auto it = std::find(labels.begin(), labels.end(), label);
-    if (it == labels.end()) {
-      labels.push_back(label);
-      runs.push_back(row.run_dirs);
-    } else {
-      auto& r = runs[std::size_t(it - labels.begin())];
-      r.insert(r.end(), row.run_dirs.begin(), row.run_dirs.end());
-    }
-  }
+  auto [labels, runs] = panels_without_start(table, false);
   const std::size_t P = labels.size(), across = std::min<std::size_t>(P, 3), down = (P + across - 1) / across;
   std::ostringstream s, paths;
   s << landscape_background(dir, *land) << preamble("trajectories.png", int(520 * across), int(500 * down))
