@@ -98,7 +98,7 @@ TEST_CASE("a conv trunk with two heads: the batched sweep equals one Tape::grad 
   }
 }
 
-TEST_CASE("conv2d over a batch in chunks of images equals each image alone; the batched sweep agrees") {
+TEST_CASE("conv2d over a batch in chunks of images equals each image alone, and the batched sweep agrees") {
   // 4×24×24 images, 5×5 kernels: 100·400 values of columns per image, so a chunk holds 6 images
   // and a batch of 7 is one full chunk and a remainder.
   Rng rng(8);
