@@ -7,10 +7,12 @@
 #include <map>
 #include <system_error>
 
+#include "mtlgrad/core/blas.hpp"
 #include "mtlgrad/core/interrupt.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/models/registry.hpp"
+#include "mtlgrad/mtl/certificates.hpp"
 #include "mtlgrad/run/catalog.hpp"
 #include "mtlgrad/run/experiment.hpp"
 
@@ -359,6 +361,11 @@ nlohmann::json playground_run(const nlohmann::json& request, const Limits& limit
         if (i != j) cols.push_back("lambda_" + names[i] + "_" + names[j]);
   const auto stage = trainer.stage_metric_names();
   cols.insert(cols.end(), stage.begin(), stage.end());
+  // The step's certificates, as metrics.csv has them (computed at the logged steps only).
+  cols.insert(cols.end(), certificate_names().begin(), certificate_names().end());
+  Certifier certifier;
+  Certificate cert;
+  std::vector<real> jd;
   const auto params = trainer.model().all_parameters();
   for (const auto& p : params)
     for (std::size_t k = 0; k < p.param->value.size(); ++k) cols.push_back(p.name + "_" + std::to_string(k));
@@ -402,6 +409,12 @@ nlohmann::json playground_run(const nlohmann::json& request, const Limits& limit
         for (std::size_t j = 0; j < T; ++j)
           if (i != j) put(r.pair_strength.size() ? r.pair_strength(i, j) : NAN);
     for (std::size_t k = 0; k < stage.size(); ++k) put(k < r.stage_metrics.size() ? r.stage_metrics[k] : NAN);
+    if (!r.skipped) {
+      const Tensor& d = trainer.aggregation().direction;
+      Certifier::jacobian_times(trainer.task_gradients().J, d, jd);
+      certifier.certify(trainer.gramian(), jd, blas::dot(d.size(), d.data(), d.data()), r.losses, cert);
+    }
+    for (real v : certificate_values(cert)) put(r.skipped ? NAN : v);
     for (const auto& p : params)
       for (real v : p.param->value) put(v);
     put(r.skipped ? 1 : 0);

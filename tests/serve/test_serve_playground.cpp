@@ -162,7 +162,27 @@ TEST_CASE("the landscape is f1 + f2 on the grid, with the Pareto set") {
   CHECK(std::abs(l["values"][2].get<double>() - at10) < tol * 30);
   // Row 1 is x2 = 0: c1 = c2 = 0.
   CHECK(l["values"][4].get<double>() == 0.0);
-  CHECK(l["pareto_set"] == json::parse("[[-7.0, -8.3552], [7.0, -8.3552]]"));
+  // The Pareto set, by hand: below x2 = 0, w f1 + (1 − w) f2 = c(x2)·(A + 0.01(x2 + 8)² − 20) with
+  // c = tanh(−x2/2), minimised over x1 at x1 = 7(2w − 1), where A = 19.6 w(1 − w); x2 is the root
+  // in (−9, −8) of its derivative in x2, found here by bisection: A = 0 at the ends, 4.9 in the middle.
+  const auto x2_of = [](double A) {
+    const auto h = [A](double x2) {
+      const double c = std::tanh(-x2 / 2);
+      return -0.5 * (1 - c * c) * (A + 0.01 * (x2 + 8) * (x2 + 8) - 20) + c * 0.02 * (x2 + 8);
+    };
+    double lo = -9, hi = -8;
+    for (int k = 0; k < 100; ++k) (h((lo + hi) / 2) < 0 ? lo : hi) = (lo + hi) / 2;
+    return (lo + hi) / 2;
+  };
+  const json& set = l["pareto_set"];
+  REQUIRE(set.size() % 2 == 1);
+  const double ptol = sizeof(real) == 8 ? 1e-6 : 1e-3;
+  CHECK(set.front()[0].get<double>() == -7.0);
+  CHECK(set.back()[0].get<double>() == 7.0);
+  CHECK(std::abs(set.front()[1].get<double>() - x2_of(0)) < ptol);
+  CHECK(std::abs(set.back()[1].get<double>() - x2_of(0)) < ptol);
+  CHECK(std::abs(set[set.size() / 2][0].get<double>()) < ptol);
+  CHECK(std::abs(set[set.size() / 2][1].get<double>() - x2_of(4.9)) < ptol);
   CHECK(call(api, "GET", "/api/playground/landscape?n=1").status == 400);
   CHECK(call(api, "GET", "/api/playground/landscape?n=202").error() == "n: 202 grid points per side; allowed 2 to 201");
   CHECK(call(api, "GET", "/api/playground/landscape?n=-3").status == 400);
