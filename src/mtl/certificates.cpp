@@ -85,7 +85,10 @@ const std::vector<std::string>& scale_sensitive_stages() {
 }
 
 std::string scale_warning(const Certificate& c, std::size_t step, const std::string& stage) {
-  if (!(c.grad_ratio > kScaleWarningRatio) && !(c.loss_ratio > kScaleWarningRatio)) return "";
+  // An infinite ratio means a task with a zero gradient or loss (a task weighted 0, as in the
+  // single-task baselines, or one already solved), not tasks of different scales: no warning.
+  const auto above = [](real r) { return std::isfinite(r) && r > kScaleWarningRatio; };
+  if (!above(c.grad_ratio) && !above(c.loss_ratio)) return "";
   char buf[160];
   std::snprintf(buf, sizeof buf, "step %zu: the task gradients' norms differ by a factor %.3g and the losses by %.3g (above %g)",
                 step, double(c.grad_ratio), double(c.loss_ratio), double(kScaleWarningRatio));

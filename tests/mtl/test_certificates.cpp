@@ -100,6 +100,12 @@ TEST_CASE("certificates: the scale warning names the sensitive stages, once abov
   c.grad_ratio = 99;
   c.loss_ratio = 100;  // not above
   CHECK(scale_warning(c, 7, "pcgrad").empty());
+  // A zero gradient or loss (a task weighted 0: the single-task baselines) is no scale warning.
+  c.grad_ratio = std::numeric_limits<real>::infinity();
+  c.loss_ratio = std::numeric_limits<real>::infinity();
+  CHECK(scale_warning(c, 7, "pcgrad").empty());
+  c.loss_ratio = 101;
+  CHECK(!scale_warning(c, 7, "pcgrad").empty());
 }
 
 TEST_CASE("certificates: per-layer conflict rates") {
