@@ -155,12 +155,16 @@ TEST_CASE("new stages a: permuting the tasks permutes the weights and leaves d, 
       const Inputs inp = permuted(in, perm);
       auto a = make_aggregator(name), b = make_aggregator(name);
       Rng r1(0), r2(0);
+      // In float, famo's Adam on its logits divides by √v̂: a logit gradient near 0 turns the
+      // rounding that the task order changes into a relative change of the step, which compounds
+      // over the steps (measured up to 6e-3 after four steps); in double it stays below 1e-9.
+      const double tol = tolerance(1e-9, name == "famo" ? 1e-2 : 1e-3);
       for (std::size_t s = 0; s < in.J.size(); ++s) {
         const Aggregation x = step(*a, in, s, r1), y = step(*b, inp, s, r2);
-        CHECK_TENSOR_NEAR(y.direction, x.direction, tolerance(1e-9, 1e-3));
+        CHECK_TENSOR_NEAR(y.direction, x.direction, tol);
         REQUIRE(x.weights.size() == y.weights.size());
         for (std::size_t i = 0; i < x.weights.size(); ++i)
-          CHECK(std::abs(y.weights[i] - x.weights[perm[i]]) <= tolerance(1e-9, 1e-3) * (1 + std::abs(x.weights[perm[i]])));
+          CHECK(std::abs(y.weights[i] - x.weights[perm[i]]) <= tol * (1 + std::abs(x.weights[perm[i]])));
       }
     }
   }
