@@ -21,6 +21,7 @@
 #include "mtlgrad/models/pareto_front.hpp"
 #include "mtlgrad/models/registry.hpp"
 #include "mtlgrad/mtl/certificates.hpp"
+#include "mtlgrad/run/metrics_columns.hpp"
 #include "mtlgrad/run/observer.hpp"
 
 namespace mtlgrad {
@@ -222,66 +223,23 @@ std::string num(double v) {
 /// AppendLog), so memory does not grow with them.
 class MetricsTable {
  public:
-  MetricsTable(MultiTaskModel& model, const Trainer& trainer, std::string run_name, std::string stage_name)
-      : names_(model.task_names()), trainer_(trainer), run_name_(std::move(run_name)), stage_(std::move(stage_name)) {
-    std::size_t total = trainer.layout().total_size;
-    log_params_ = total <= 16;  // small models (the toy): log the parameters, for trajectories
-    auto all = model.all_parameters();
-    for (const auto& p : all) params_.push_back(p);
-    const std::size_t T = names_.size();
-    std::vector<std::string> h = {"step"};
-    for (const auto& n : names_) h.push_back("loss_" + n);
-    for (const auto& n : names_) h.push_back("gnorm_" + n);
-    for (std::size_t i = 0; i < T; ++i)
-      for (std::size_t j = i + 1; j < T; ++j) h.push_back("cos_" + names_[i] + "_" + names_[j]);
-    h.push_back("conflicts");
-    h.push_back("dnorm");
-    has_weights_ = trainer.records_weights();
-    if (has_weights_)
-      for (const auto& n : names_) h.push_back("w_" + n);
-    has_lambda_ = trainer.records_pair_strength();
-    if (has_lambda_)
-      for (std::size_t i = 0; i < T; ++i)
-        for (std::size_t j = 0; j < T; ++j)
-          if (i != j) h.push_back("lambda_" + names_[i] + "_" + names_[j]);
-    const auto stage = trainer.stage_metric_names();
-    n_stage_ = stage.size();
-    h.insert(h.end(), stage.begin(), stage.end());
-    // The step's certificates (mtl/certificates.hpp, docs/diagnostics.md).
-    h.insert(h.end(), certificate_names().begin(), certificate_names().end());
-    if (log_params_)
-      for (const auto& p : params_)
-        for (std::size_t k = 0; k < p.param->value.size(); ++k) h.push_back(p.name + "_" + std::to_string(k));
-    h.push_back("skipped");
-    header_ = join(h, ",");
-  }
+  MetricsTable(Trainer& trainer, std::string run_name, std::string stage_name)
+      // small models (the toy): log the parameters, for trajectories
+      : columns_(trainer, trainer.layout().total_size <= 16),
+        run_name_(std::move(run_name)),
+        stage_(std::move(stage_name)),
+        header_(join(columns_.names(), ",")),
+        has_weights_(trainer.records_weights()),
+        has_lambda_(trainer.records_pair_strength()) {}
 
   const std::string& header() const { return header_; }
 
   void add(const StepRecord& r, AppendLog& out) {
-    const std::size_t T = names_.size();
-    std::string line = std::to_string(r.step);
-    auto put = [&](double v) { line += "," + num(v); };
-    for (real v : r.losses) put(v);
-    for (real v : r.grad_norms) put(v);
-    for (std::size_t i = 0; i < T; ++i)
-      for (std::size_t j = i + 1; j < T; ++j) put(r.cos(i, j));
-    line += "," + std::to_string(r.conflicts);
-    put(r.direction_norm);
-    if (has_weights_)
-      for (std::size_t i = 0; i < T; ++i) put(i < r.weights.size() ? r.weights[i] : NAN);
-    if (has_lambda_)
-      for (std::size_t i = 0; i < T; ++i)
-        for (std::size_t j = 0; j < T; ++j)
-          if (i != j) put(r.pair_strength.size() ? r.pair_strength(i, j) : NAN);
-    for (std::size_t k = 0; k < n_stage_; ++k) put(k < r.stage_metrics.size() ? r.stage_metrics[k] : NAN);
-    certify(r);
-    for (real v : certificate_values(cert_)) put(r.skipped ? NAN : v);
-    if (log_params_)
-      for (const auto& p : params_)
-        for (real v : p.param->value) put(v);
-    line += r.skipped ? ",1\n" : ",0\n";
+    std::string line;
+    for (double v : columns_.values(r)) line += (line.empty() ? "" : ",") + num(v);
+    line += "\n";
     out.append(line);
+    if (!r.skipped) warn_scale(r.step);
   }
 
   nlohmann::json state(std::uint64_t bytes) const {
@@ -295,31 +253,20 @@ class MetricsTable {
   }
 
  private:
-  // The certificates of the step just taken (its J, G and d are still the trainer's), and the
-  // scale warning, given once per run at the first logged step above its threshold.
-  void certify(const StepRecord& r) {
-    if (r.skipped) return;
-    const Tensor& d = trainer_.aggregation().direction;
-    Certifier::jacobian_times(trainer_.task_gradients().J, d, jd_);
-    certifier_.certify(trainer_.gramian(), jd_, blas::dot(d.size(), d.data(), d.data()), r.losses, cert_);
+  // The scale warning, given once per run at the first logged step above its threshold.
+  void warn_scale(std::size_t step) {
     if (scale_warned_) return;
-    const std::string w = scale_warning(cert_, r.step, stage_);
+    const std::string w = scale_warning(columns_.certificate(), step, stage_);
     if (w.empty()) return;
     scale_warned_ = true;
     std::fprintf(stderr, "%s: warning: %s (this warning is given once per run)\n", run_name_.c_str(), w.c_str());
   }
 
-  std::vector<std::string> names_;
-  const Trainer& trainer_;
+  MetricsColumns columns_;
   std::string run_name_, stage_;
-  Certifier certifier_;
-  Certificate cert_;
-  std::vector<real> jd_;
-  bool scale_warned_ = false;
-  std::vector<NamedParameter> params_;
-  bool log_params_ = false, has_weights_ = false, has_lambda_ = false;
-  std::size_t n_stage_ = 0;
   std::string header_;
+  bool has_weights_, has_lambda_;
+  bool scale_warned_ = false;
 };
 
 /// The objective at the current parameters (summary.json's "initial_losses" and "final_losses"): on the whole training set for a model with data (not
@@ -373,7 +320,7 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   const bool resume = options.resume && !restarted;
   const std::string ckpt_path = out_dir + "/checkpoint.cbor";
 
-  MetricsTable metrics(*s.model, trainer, s.cfg.name, trainer.aggregator().name());
+  MetricsTable metrics(trainer, s.cfg.name, trainer.aggregator().name());
   // metrics.csv and timing.csv are appended to, never rewritten (checkpoint.hpp).
   std::unique_ptr<AppendLog> metrics_log, timing_log;
   nlohmann::json initial_losses = nullptr;

@@ -7,14 +7,13 @@
 #include <map>
 #include <system_error>
 
-#include "mtlgrad/core/blas.hpp"
 #include "mtlgrad/core/interrupt.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/models/registry.hpp"
-#include "mtlgrad/mtl/certificates.hpp"
 #include "mtlgrad/run/catalog.hpp"
 #include "mtlgrad/run/experiment.hpp"
+#include "mtlgrad/run/metrics_columns.hpp"
 
 namespace mtlgrad::serve {
 namespace fs = std::filesystem;
@@ -341,35 +340,13 @@ nlohmann::json playground_run(const nlohmann::json& request, const Limits& limit
       throw HttpError(400, std::string("state: ") + e.what() + " (hand back the state of an answer to the same config)");
     }
   }
-  // metrics.csv's columns (experiment.cpp): the same names, the same steps logged (the first,
-  // every `every`-th, the last), so that an answer can be checked against a run's file.
+  // metrics.csv's columns, from the one definition a run uses (run/metrics_columns.hpp), and the
+  // same steps logged (the first, every `every`-th, the last), so that an answer can be checked
+  // against a run's file. The playground always has the toy's parameters among them.
+  MetricsColumns metrics(trainer, true);
+  const std::vector<std::string>& cols = metrics.names();
   const auto names = trainer.model().task_names();
-  const std::size_t T = names.size();
-  std::vector<std::string> cols = {"step"};
-  for (const auto& n : names) cols.push_back("loss_" + n);
-  for (const auto& n : names) cols.push_back("gnorm_" + n);
-  for (std::size_t i = 0; i < T; ++i)
-    for (std::size_t j = i + 1; j < T; ++j) cols.push_back("cos_" + names[i] + "_" + names[j]);
-  cols.push_back("conflicts");
-  cols.push_back("dnorm");
-  const bool has_w = trainer.records_weights(), has_l = trainer.records_pair_strength();
-  if (has_w)
-    for (const auto& n : names) cols.push_back("w_" + n);
-  if (has_l)
-    for (std::size_t i = 0; i < T; ++i)
-      for (std::size_t j = 0; j < T; ++j)
-        if (i != j) cols.push_back("lambda_" + names[i] + "_" + names[j]);
-  const auto stage = trainer.stage_metric_names();
-  cols.insert(cols.end(), stage.begin(), stage.end());
-  // The step's certificates, as metrics.csv has them (computed at the logged steps only).
-  cols.insert(cols.end(), certificate_names().begin(), certificate_names().end());
-  Certifier certifier;
-  Certificate cert;
-  std::vector<real> jd;
   const auto params = trainer.model().all_parameters();
-  for (const auto& p : params)
-    for (std::size_t k = 0; k < p.param->value.size(); ++k) cols.push_back(p.name + "_" + std::to_string(k));
-  cols.push_back("skipped");
   std::vector<nlohmann::json> data(cols.size(), nlohmann::json::array());
 
   auto point = [&] {
@@ -393,31 +370,8 @@ nlohmann::json playground_run(const nlohmann::json& request, const Limits& limit
     const StepRecord& r = *rec;
     const std::size_t t = trainer.steps();
     if (!(t == 1 || t % every == 0 || t == last)) continue;
-    std::size_t c = 0;
-    auto put = [&](double v) { data[c++].push_back(v); };
-    put(double(t));
-    for (real v : r.losses) put(v);
-    for (real v : r.grad_norms) put(v);
-    for (std::size_t i = 0; i < T; ++i)
-      for (std::size_t j = i + 1; j < T; ++j) put(r.cos(i, j));
-    put(double(r.conflicts));
-    put(r.direction_norm);
-    if (has_w)
-      for (std::size_t i = 0; i < T; ++i) put(i < r.weights.size() ? r.weights[i] : NAN);
-    if (has_l)
-      for (std::size_t i = 0; i < T; ++i)
-        for (std::size_t j = 0; j < T; ++j)
-          if (i != j) put(r.pair_strength.size() ? r.pair_strength(i, j) : NAN);
-    for (std::size_t k = 0; k < stage.size(); ++k) put(k < r.stage_metrics.size() ? r.stage_metrics[k] : NAN);
-    if (!r.skipped) {
-      const Tensor& d = trainer.aggregation().direction;
-      Certifier::jacobian_times(trainer.task_gradients().J, d, jd);
-      certifier.certify(trainer.gramian(), jd, blas::dot(d.size(), d.data(), d.data()), r.losses, cert);
-    }
-    for (real v : certificate_values(cert)) put(r.skipped ? NAN : v);
-    for (const auto& p : params)
-      for (real v : p.param->value) put(v);
-    put(r.skipped ? 1 : 0);
+    const std::vector<double>& v = metrics.values(r);
+    for (std::size_t c = 0; c < v.size(); ++c) data[c].push_back(v[c]);
   }
   nlohmann::json columns = nlohmann::json::object();
   for (std::size_t c = 0; c < cols.size(); ++c) columns[cols[c]] = std::move(data[c]);
