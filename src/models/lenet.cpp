@@ -74,7 +74,7 @@ ModelRegistry::Entry lenet_entry() {
               throw ConfigError(path + ": " + e.what());
             }
           },
-          ModelInfo{true, "models/configs/lenet.json", std::nullopt}};
+          ModelInfo{true, "models/configs/lenet.json", std::nullopt, std::nullopt}};
 }
 
 }  // namespace mtlgrad::models
