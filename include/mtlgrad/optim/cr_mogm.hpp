@@ -54,6 +54,7 @@ class CRMOGM : public Aggregator {
   real beta_;
   std::vector<real> lambda_;
   Aggregation inner_out_;
+  Tensor G_;  // J's Gramian when the caller gave none
 };
 
 }  // namespace mtlgrad

@@ -22,10 +22,12 @@ void CRMOGM::set_beta(real beta) {
 }
 
 void CRMOGM::aggregate(const Tensor& J, Rng& rng, Aggregation& out) {
-  check_input("cr-mogm", J);
+  // The inner stage gets the Gramian (the trainer's, or one computed here): it does not make its
+  // own from J again, and its result is the same bit for bit (aggregate_with_gramian's contract).
+  const Tensor& G = checked_gramian("cr-mogm", J, G_);
   const std::size_t T = J.shape(0);
   if (!lambda_.empty()) check_task_count("cr-mogm", lambda_.size(), T);
-  inner_->aggregate(J, rng, inner_out_);
+  inner_->aggregate_with_gramian(J, G, rng, inner_out_);
   if (inner_out_.weights.size() != T)
     throw std::logic_error("cr-mogm: the inner stage '" + inner_->name() + "' reported " +
                            std::to_string(inner_out_.weights.size()) + " weights for T = " + std::to_string(T));
