@@ -38,6 +38,9 @@ class DualConeWeighting : public GramianWeighting {
   void prepare(const Tensor& G);
   /// v ← the weights of the projection of Jᵀ(target) onto the dual cone (on Q).
   void project(const std::vector<real>& target, std::vector<real>& v);
+  /// X (T×T) ← row i the multipliers x of the projection of Jᵀ(u_i e_i): v = u_i e_i + x
+  /// (solvers::nonneg_qp_rows, all rows at once).
+  void project_rows(Tensor& X);
 
   std::vector<real> u_;
 
@@ -56,7 +59,7 @@ class UPGrad : public DualConeWeighting {
 
  private:
   void weigh(const Tensor& G, Rng& rng, std::vector<real>& w) override;
-  std::vector<real> e_, v_;
+  Tensor X_;
 };
 
 class DualProj : public DualConeWeighting {
