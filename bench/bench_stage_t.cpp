@@ -104,10 +104,15 @@ nlohmann::json time_stage_t(const std::vector<std::size_t>& Ts, const std::vecto
       const double ms = median(t);
       last[name] = {T, ms};
       times[name] = ms;
-      if (step_ms > 0) shares[name] = ms / (step_ms - step_spatial + ms);
       std::fprintf(stderr, " %11.4f", ms);
     }
     std::fprintf(stderr, "\n");
+    // The step without its spatial stage: the step minus pcgrad's aggregation as timed here (CPU
+    // time, like the step; the trainer's phase is wall-clock), or minus that phase without pcgrad.
+    const double pcgrad_ms = times.contains("pcgrad") && times["pcgrad"].is_number() ? times["pcgrad"].get<double>() : step_spatial;
+    for (const auto& el : times.items())
+      if (step_ms > 0 && el.value().is_number())
+        shares[el.key()] = el.value().get<double>() / (step_ms - pcgrad_ms + el.value().get<double>());
     row["stage_ms"] = times;
     if (step_ms > 0) row["share_of_step"] = shares;
     rows.push_back(row);

@@ -9,6 +9,9 @@
 /// positive definite, so the active set is exact, and moves the answer by O(reg_eps)).
 ///
 ///   upgrad    w = Σ_i v(u_i e_i): each row, weighted by the preference u, projected onto C; summed.
+///             The T QPs share Q and are solved in one call (solvers::nonneg_qp_rows): from T = 32 on
+///             a batched first-order guess of every row's free set, then an exact finish per row,
+///             so T = 500 takes ~0.5 s instead of minutes (same optimum up to rounding).
 ///   dualproj  w = v(u): the preference-weighted combination projected onto C (GEM's Eq. 11).
 ///
 /// Both give d with J d ≥ 0 (non-conflicting, exactly for reg_eps → 0). For T = 2 and u = (1, 1),

@@ -11,6 +11,8 @@
 ///                       duality gaps of 1e-4·max‖g_i‖² after 1000 steps on rank-deficient J.
 ///   nonneg_qp           argmin_{u≥0} ½uᵀQu + qᵀu for a positive definite Q: exact primal active set
 ///                       (Lawson–Hanson's NNLS loop with Q in place of AᵀA).
+///   nonneg_qp_rows      the T such QPs of UPGrad (targets c_i e_i, one Q) in one call: a batched
+///                       guess of every row's free set, then an exact finish per row (T ≥ 32).
 ///   minimize_on_simplex argmin_{w∈Δ} f(w) for a convex f with a (sub)gradient: projected gradient with
 ///                       Barzilai–Borwein steps and an Armijo backtracking line search.
 ///   symmetric_eigen     A = V diag(λ) Vᵀ (xt::linalg::eigh: LAPACK syevd), λ ascending.
@@ -51,6 +53,10 @@ void project_simplex(std::vector<real>& v);
 /// pseudo-inverse), stepping back to the simplex's boundary and dropping rows while it leaves it;
 /// stopped when the Frank–Wolfe duality gap wᵀGw − min_t (Gw)_t ≤ tol·max_i G_ii (then every
 /// g_i·d ≥ ‖d‖² − tol·max‖g_i‖²), when rounding stalls it, or after max_iter rows added.
+/// T ≥ 32: the affine minimiser comes from a Cholesky factor of G_SS/scale + 11ᵀ grown by one row
+/// per added row (O(n²)) instead of a pseudo-inverse per solve (O(n³)): O(T³) in all where it was
+/// O(T⁴) (T = 500 random rows: 0.1 s); same minimiser up to rounding, the pseudo-inverse kept for a
+/// corral that is affinely dependent in the working precision. T < 32: bit for bit as before.
 /// Report: iterations = rows added; residual = that gap over max_i G_ii at exit (0 for J = 0).
 SolveReport min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, std::vector<real>& w);
 
