@@ -72,8 +72,12 @@ def plot(rows, png):
         with open(data, "w") as f:
             for name in names:
                 f.write(f'# "{name}"\n')
+                last_p = None
                 for r in rows:
                     ms = r["stage_ms"].get(name)
+                    if last_p is not None and r["P"] != last_p:
+                        f.write("\n")  # another J (P): gnuplot breaks the line here
+                    last_p = r["P"]
                     if ms is not None and ms > 0:
                         f.write(f"{r['T']} {ms}\n")
                 f.write("\n\n")
@@ -88,7 +92,7 @@ def plot(rows, png):
             "set logscale xy",
             'set xlabel "tasks T"',
             'set ylabel "ms per aggregation (CPU time, G given)"',
-            'set title "spatial stages vs T: 784-256-256 J for T <= 64, N(0,1) J with P = 10 000 beyond"',
+            'set title "spatial stages vs T: the 784-256-256 trainer\'s J (P = 266 752) for T <= 64, N(0,1) J with P = 10 000 beyond"',
             "set key outside right",
             "set grid",
             "set xtics (2, 4, 8, 16, 32, 64, 128, 256, 500)",
