@@ -164,6 +164,12 @@ nlohmann::json time_step(const LenetCase& c, const Settings& s) {
   return time_setup_step(setup, c.name, c.gemm_flops(), s);
 }
 
+Tensor step_jacobian(const MlpCase& c, int steps) {
+  Setup setup(c);
+  for (int i = 0; i < steps; ++i) setup.trainer->step();
+  return setup.trainer->task_gradients().J;
+}
+
 nlohmann::json time_paths(const MlpCase& c, const Settings& s) {
   Setup setup(c);
   Tape tape;

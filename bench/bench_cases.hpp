@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mtlgrad/core/tensor.hpp"
+
 namespace bench {
 
 struct Settings {
@@ -55,6 +57,9 @@ struct LenetCase {
 /// in the steady state.
 nlohmann::json time_step(const MlpCase& c, const Settings& s);
 nlohmann::json time_step(const LenetCase& c, const Settings& s);
+/// The task Jacobian J (T×P, the shared parameters) of the step after `steps` steps of the case's
+/// trainer (pcgrad + adam): what a spatial stage meets in a run (bench --case stage_t).
+mtlgrad::Tensor step_jacobian(const MlpCase& c, int steps);
 /// One recorded forward; the per-task gradients by the per-task sweeps and by the batched sweep,
 /// each timed, and the largest difference between the two J (relative to max |J|).
 nlohmann::json time_paths(const MlpCase& c, const Settings& s);

@@ -9,6 +9,7 @@
 #include "bench_cases.hpp"
 #include "bench_kernels.hpp"
 #include "bench_solvers.hpp"
+#include "bench_stage_t.hpp"
 #include "mtlgrad/core/blas.hpp"
 
 namespace {
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> Ts = {2, 4, 8};
   app.add_option("--threads", threads, "OpenBLAS threads")->check(CLI::Range(1, 64));
   app.add_option("--case", cases,
-                 "any of: gemm tiny mlp lenet paths gramian toy sweep_t sweep_width small_gemm solvers certificates (default: gemm tiny mlp "
+                 "any of: gemm tiny mlp lenet paths gramian toy sweep_t sweep_width small_gemm solvers certificates stage_t (default: gemm tiny mlp "
                  "paths gramian toy)");
   app.add_option("--tasks", Ts, "T of the 784-256-256 cases (default 2 4 8)");
   app.add_option("--warmup", s.warmup, "warm-up steps per case")->check(CLI::NonNegativeNumber);
@@ -61,6 +62,17 @@ int main(int argc, char** argv) {
   app.add_option("--min-seconds", s.min_seconds, "and at least this long per case")->check(CLI::NonNegativeNumber);
   app.add_option("--toy-steps", toy_steps, "steps of the toy run");
   app.add_option("--gemm-n", gemm_n, "size of the reference square GEMM");
+  std::vector<std::size_t> stage_ts = {2, 4, 8, 16, 32, 64, 128, 256, 500};
+  std::vector<std::string> stages = bench::stage_t_default_stages();
+  std::size_t synthetic_p = 10000, step_max_t = 64;
+  double stage_budget = 5;
+  app.add_option("--stage-t-tasks", stage_ts, "T of --case stage_t (default 2 4 8 16 32 64 128 256 500)");
+  app.add_option("--stages", stages, "the stages of --case stage_t (default: the gradient-surgery family)");
+  app.add_option("--synthetic-p", synthetic_p, "columns of stage_t's N(0,1) J for T > 64")->check(CLI::PositiveNumber);
+  app.add_option("--step-max-t", step_max_t, "stage_t times the full step up to this T")->check(CLI::NonNegativeNumber);
+  app.add_option("--stage-budget", stage_budget,
+                 "stage_t skips a stage at a larger T when its time grown like T^4 would pass this many seconds")
+      ->check(CLI::PositiveNumber);
   bool cpu_clock = false;
   app.add_flag("--cpu-clock", cpu_clock, "time steps with the process's CPU time (for a loaded machine; one thread)");
   CLI11_PARSE(app, argc, argv);
@@ -181,6 +193,8 @@ int main(int argc, char** argv) {
     print_steps(rows, gemm);
     out["sweep_width"] = rows;
   }
+
+  if (wants("stage_t")) out["stage_t"] = bench::time_stage_t(stage_ts, stages, synthetic_p, step_max_t, stage_budget, s);
 
   if (wants("toy")) {
     json r = bench::run_toy(toy_steps);

@@ -9,6 +9,9 @@
 /// positive definite, so the active set is exact, and moves the answer by O(reg_eps)).
 ///
 ///   upgrad    w = Σ_i v(u_i e_i): each row, weighted by the preference u, projected onto C; summed.
+///             The T QPs share Q and are solved in one call (solvers::nonneg_qp_rows): from T = 32 on
+///             a batched first-order guess of every row's free set, then an exact finish per row,
+///             so T = 500 takes ~0.5 s instead of minutes (same optimum up to rounding).
 ///   dualproj  w = v(u): the preference-weighted combination projected onto C (GEM's Eq. 11).
 ///
 /// Both give d with J d ≥ 0 (non-conflicting, exactly for reg_eps → 0). For T = 2 and u = (1, 1),
@@ -38,6 +41,9 @@ class DualConeWeighting : public GramianWeighting {
   void prepare(const Tensor& G);
   /// v ← the weights of the projection of Jᵀ(target) onto the dual cone (on Q).
   void project(const std::vector<real>& target, std::vector<real>& v);
+  /// X (T×T) ← row i the multipliers x of the projection of Jᵀ(u_i e_i): v = u_i e_i + x
+  /// (solvers::nonneg_qp_rows, all rows at once).
+  void project_rows(Tensor& X);
 
   std::vector<real> u_;
 
@@ -56,7 +62,7 @@ class UPGrad : public DualConeWeighting {
 
  private:
   void weigh(const Tensor& G, Rng& rng, std::vector<real>& w) override;
-  std::vector<real> e_, v_;
+  Tensor X_;
 };
 
 class DualProj : public DualConeWeighting {

@@ -11,6 +11,7 @@
 /// minimum-norm-point algorithm beyond (instead of the paper's Frank–Wolfe, which converges at
 /// O(1/k)), stopped when the duality gap wᵀGw − min_i (Gw)_i ≤ tol·max_i G_ii (then
 /// min_i g_i·d ≥ ‖d‖² − tol·max_i ‖g_i‖²) or after max_iter rows added to the active set.
+/// O(T³) from T = 32 on (a Cholesky factor of the active set grown a row at a time, solvers.hpp).
 /// Options: max_iter = 1000, tol = 1e-8. Stateless. Zero J: w = e_1 (T ≥ 3) or (½, ½), d = 0.
 ///
 /// Golden (TorchJD): J = [[-4,1,1],[6,1,1]] → d = [0, 1, 1] (w = [0.6, 0.4]).

@@ -11,6 +11,8 @@
 ///                       duality gaps of 1e-4·max‖g_i‖² after 1000 steps on rank-deficient J.
 ///   nonneg_qp           argmin_{u≥0} ½uᵀQu + qᵀu for a positive definite Q: exact primal active set
 ///                       (Lawson–Hanson's NNLS loop with Q in place of AᵀA).
+///   nonneg_qp_rows      the T such QPs of UPGrad (targets c_i e_i, one Q) in one call: a batched
+///                       guess of every row's free set, then an exact finish per row (T ≥ 32).
 ///   minimize_on_simplex argmin_{w∈Δ} f(w) for a convex f with a (sub)gradient: projected gradient with
 ///                       Barzilai–Borwein steps and an Armijo backtracking line search.
 ///   symmetric_eigen     A = V diag(λ) Vᵀ (xt::linalg::eigh: LAPACK syevd), λ ascending.
@@ -51,6 +53,10 @@ void project_simplex(std::vector<real>& v);
 /// pseudo-inverse), stepping back to the simplex's boundary and dropping rows while it leaves it;
 /// stopped when the Frank–Wolfe duality gap wᵀGw − min_t (Gw)_t ≤ tol·max_i G_ii (then every
 /// g_i·d ≥ ‖d‖² − tol·max‖g_i‖²), when rounding stalls it, or after max_iter rows added.
+/// T ≥ 32: the affine minimiser comes from a Cholesky factor of G_SS/scale + 11ᵀ grown by one row
+/// per added row (O(n²)) instead of a pseudo-inverse per solve (O(n³)): O(T³) in all where it was
+/// O(T⁴) (T = 500 random rows: 0.1 s); same minimiser up to rounding, the pseudo-inverse kept for a
+/// corral that is affinely dependent in the working precision. T < 32: bit for bit as before.
 /// Report: iterations = rows added; residual = that gap over max_i G_ii at exit (0 for J = 0).
 SolveReport min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, std::vector<real>& w);
 
@@ -63,6 +69,22 @@ SolveReport min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, st
 /// KKT gap max_i |min(u_i, (Qu + q)_i)| / scale (0 exactly at the optimum); capped when the cap
 /// stopped it with that gap above 16·T·ε.
 SolveReport nonneg_qp(const Tensor& Q, const std::vector<real>& q, std::vector<real>& u, std::size_t max_iter = 0);
+
+/// X (T×T) ← row i = argmin_{x ≥ 0} ½xᵀQx + c_i·xᵀQe_i for every i: the T non-negative QPs of UPGrad
+/// (row i projected onto the dual cone), all on the same symmetric positive definite Q; c has T
+/// values. T < 32: nonneg_qp on each row, as above, bit for bit. T ≥ 32, so that T = 500 takes well
+/// under a second instead of minutes (each row frees ~T/2 indices one at a time at O(n³) a solve):
+///   1. all T problems at once by accelerated projected gradient (FISTA), one T×T×T GEMM an
+///      iteration, step 1/L with L ≥ λ_max(Q) (power iteration, then 1.25× margin), until the sign
+///      pattern of X has held for 10 iterations or after 150 iterations: a guess of each row's free set;
+///   2. each row exactly from its guess: a primal–dual active-set loop (solve on the free set F by
+///      LAPACK's Cholesky, F ← {z > 0} ∪ {bound j with a gradient below −16·T·ε·scale}) until F
+///      repeats with z > 0, i.e. the KKT conditions hold to rounding; after 10 rounds without that,
+///      nonneg_qp on the row from scratch. Phase 1 only guesses, so the answer is nonneg_qp's optimum
+///      up to rounding (not its bits: another free set's factorisation order and LAPACK's blocking).
+/// Report: iterations = the most free-set solves of a row; residual = the largest KKT gap of a row
+/// (as nonneg_qp's); capped when a row's fallback was capped.
+SolveReport nonneg_qp_rows(const Tensor& Q, const std::vector<real>& c, Tensor& X);
 
 /// A convex function on the simplex: returns f(w) and writes a (sub)gradient into grad.
 using SimplexObjective = std::function<real(const std::vector<real>& w, std::vector<real>& grad)>;

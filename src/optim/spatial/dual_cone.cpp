@@ -35,16 +35,16 @@ nlohmann::json DualConeWeighting::options() const {
   return {{"name", name()}, {"weights", pref_}, {"norm_eps", norm_eps_}, {"reg_eps", reg_eps_}};
 }
 
+void DualConeWeighting::project_rows(Tensor& X) { report(solvers::nonneg_qp_rows(Q_, u_, X)); }
+
 void UPGrad::weigh(const Tensor& G, Rng& /*rng*/, std::vector<real>& w) {
   const std::size_t T = G.shape(0);
   prepare(G);
+  // All T projections in one call: the solver shares its work between the rows (solvers.hpp).
+  project_rows(X_);
   w.assign(T, real(0));
-  for (std::size_t i = 0; i < T; ++i) {
-    e_.assign(T, real(0));
-    e_[i] = u_[i];
-    project(e_, v_);
-    for (std::size_t k = 0; k < T; ++k) w[k] += v_[k];
-  }
+  for (std::size_t i = 0; i < T; ++i)
+    for (std::size_t k = 0; k < T; ++k) w[k] += (k == i ? u_[i] : real(0)) + X_(i, k);
 }
 
 void DualProj::weigh(const Tensor& G, Rng& /*rng*/, std::vector<real>& w) {

@@ -9,10 +9,14 @@
 
 #include <xtensor-blas/xlinalg.hpp>
 
+#include "mtlgrad/core/blas.hpp"
+
 namespace mtlgrad::solvers {
 namespace {
 
 constexpr real kEps = std::numeric_limits<real>::epsilon();
+// From this many tasks on, min_norm_simplex keeps a Cholesky factor of its corral (see there).
+constexpr std::size_t kIncrementalFrom = 32;
 
 void check_square(const char* solver, const Tensor& A) {
   if (A.shape(0) != A.shape(1) || A.shape(0) == 0)
@@ -114,26 +118,97 @@ SolveReport min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, st
   corral[first] = true;
   std::vector<std::size_t> idx;
   Tensor K;
+  // From kIncrementalFrom tasks on, the affine minimiser comes from a Cholesky factor L of
+  // M_SS = G_SS/scale + 11ᵀ (rows in the order they joined the corral), grown by one row per added
+  // row in O(n²): y ∝ M_SS⁻¹1, as yᵀ(G + 11ᵀ)y = yᵀGy + 1 on 1ᵀy = 1. The pseudo-inverse of the
+  // bordered KKT matrix below costs an eigendecomposition of (n+1)² per solve, O(T⁴) for a corral
+  // that grows to T rows (T = 500 random rows: minutes). A drop, or a pivot that says the corral is
+  // affinely dependent in the working precision, refactors from scratch and, failing that, takes
+  // the pseudo-inverse for that solve. Same minimiser up to rounding; below kIncrementalFrom every
+  // solve is the pseudo-inverse, bit for bit as before.
+  const bool incremental = T >= kIncrementalFrom;
+  std::vector<std::size_t> order;
+  std::vector<real> z, pos_y(T);
+  Tensor L;
+  bool valid = false;
+  const auto m = [&](std::size_t a, std::size_t b) { return G(a, b) / scale + 1; };
+  const auto refactor = [&] {
+    order.clear();
+    for (std::size_t i = 0; i < T; ++i)
+      if (corral[i]) order.push_back(i);
+    const std::size_t n = order.size();
+    if (L.shape(0) < T) L = zeros(T, T);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j <= i; ++j) {
+        real v = m(order[i], order[j]);
+        for (std::size_t k = 0; k < j; ++k) v -= L(i, k) * L(j, k);
+        if (i == j) {
+          if (!(v > 64 * real(n) * kEps * m(order[i], order[i]))) return false;
+          L(i, i) = std::sqrt(v);
+        } else {
+          L(i, j) = v / L(j, j);
+        }
+      }
+    return true;
+  };
+  const auto append = [&](std::size_t t) {
+    const std::size_t n = order.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      real v = m(order[i], t);
+      for (std::size_t k = 0; k < i; ++k) v -= L(i, k) * L(n, k);
+      L(n, i) = v / L(i, i);
+    }
+    real v = m(t, t);
+    for (std::size_t k = 0; k < n; ++k) v -= L(n, k) * L(n, k);
+    if (!(v > 64 * real(n + 1) * kEps * m(t, t))) return false;
+    L(n, n) = std::sqrt(v);
+    order.push_back(t);
+    return true;
+  };
+  if (incremental) {
+    L = zeros(T, T);
+    valid = refactor();
+  }
   std::size_t it = 0;
   for (; it < max_iter; ++it) {
     matvec(G, w, Gw);
     const std::size_t t = std::size_t(std::min_element(Gw.begin(), Gw.end()) - Gw.begin());
     if (dotv(w, Gw) - Gw[t] <= tol * scale || corral[t]) break;  // optimal (or stalled by rounding)
     corral[t] = true;
+    if (incremental && valid) valid = append(t);
     for (std::size_t minor = 0; minor <= T; ++minor) {
-      // The affine minimiser on the corral: [G_SS 1; 1ᵀ 0] [y; μ] = [0; 1].
       idx.clear();
       for (std::size_t i = 0; i < T; ++i)
         if (corral[i]) idx.push_back(i);
       const std::size_t n = idx.size();
-      K = zeros(n + 1, n + 1);
-      for (std::size_t a = 0; a < n; ++a) {
-        for (std::size_t b = 0; b < n; ++b) K(a, b) = G(idx[a], idx[b]) / scale;  // O(1) next to the 1s
-        K(a, n) = K(n, a) = 1;
+      if (incremental && !valid) valid = refactor();
+      if (incremental && valid) {
+        // L Lᵀ z = 1, y = z / 1ᵀz, in the corral's order; then y by idx.
+        z.assign(n, real(1));
+        for (std::size_t i = 0; i < n; ++i) {
+          for (std::size_t k = 0; k < i; ++k) z[i] -= L(i, k) * z[k];
+          z[i] /= L(i, i);
+        }
+        for (std::size_t i = n; i-- > 0;) {
+          for (std::size_t k = i + 1; k < n; ++k) z[i] -= L(k, i) * z[k];
+          z[i] /= L(i, i);
+        }
+        real total = 0;
+        for (real v : z) total += v;
+        for (std::size_t i = 0; i < n; ++i) pos_y[order[i]] = z[i] / total;
+        y.resize(n + 1);
+        for (std::size_t a = 0; a < n; ++a) y[a] = pos_y[idx[a]];
+      } else {
+        // The affine minimiser on the corral: [G_SS 1; 1ᵀ 0] [y; μ] = [0; 1].
+        K = zeros(n + 1, n + 1);
+        for (std::size_t a = 0; a < n; ++a) {
+          for (std::size_t b = 0; b < n; ++b) K(a, b) = G(idx[a], idx[b]) / scale;  // O(1) next to the 1s
+          K(a, n) = K(n, a) = 1;
+        }
+        y.assign(n + 1, real(0));
+        y[n] = 1;
+        symmetric_pinv_solve(K, y);
       }
-      y.assign(n + 1, real(0));
-      y[n] = 1;
-      symmetric_pinv_solve(K, y);
       real theta = 1;
       std::size_t blocking = n;
       for (std::size_t a = 0; a < n; ++a)
@@ -146,6 +221,7 @@ SolveReport min_norm_simplex(const Tensor& G, std::size_t max_iter, real tol, st
       if (blocking == n) break;
       for (std::size_t a = 0; a < n; ++a)
         if (a == blocking || w[idx[a]] <= 0) w[idx[a]] = 0, corral[idx[a]] = false;
+      valid = false;  // a row left the corral: refactor
     }
   }
   report.iterations = it;
@@ -212,6 +288,167 @@ SolveReport nonneg_qp(const Tensor& Q, const std::vector<real>& q, std::vector<r
   report.residual = kkt_gap();
   report.capped = report.residual > 16 * real(T) * kEps;
   return report;
+}
+
+namespace {
+
+// Below this many tasks nonneg_qp_rows solves each row by nonneg_qp alone: the guess of phase 1
+// does not pay (and the bits stay those of nonneg_qp).
+constexpr std::size_t kRowsBatchedFrom = 32;
+
+// b ← Q[idx, idx]⁻¹ b by LAPACK's potrf/potrs on the gathered block (A its workspace; symmetric,
+// so row- and column-major are the same). Blocked (BLAS-3), unlike cholesky_solve: at the free-set
+// sizes of many tasks (n ~ 100s) it is the difference between milliseconds and seconds per row.
+bool lapack_block_solve(const Tensor& Q, const std::vector<std::size_t>& idx, std::vector<real>& b,
+                        std::vector<real>& A) {
+  const std::size_t n = idx.size();
+  if (n == 0) return true;
+  A.resize(n * n);
+  for (std::size_t a = 0; a < n; ++a)
+    for (std::size_t k = 0; k < n; ++k) A[a * n + k] = Q(idx[a], idx[k]);
+  const auto m = static_cast<xt::blas_index_t>(n);
+  if (cxxlapack::potrf<xt::blas_index_t>('L', m, A.data(), m) != 0) return false;
+  return cxxlapack::potrs<xt::blas_index_t>('L', m, 1, A.data(), m, b.data(), m) == 0;
+}
+
+// Phase 1 of nonneg_qp_rows: X ≈ the T solutions by FISTA on all rows at once. Only a guess of the
+// free sets; nothing of it reaches the answer but the sign pattern.
+void guess_rows(const Tensor& Q, const std::vector<real>& c, Tensor& X) {
+  const std::size_t T = Q.shape(0);
+  // L ≥ λ_max(Q): a power iteration's Rayleigh quotient (a lower bound) with a margin, capped by
+  // Gershgorin's upper bound. A too small L only spoils the guess, never the answer.
+  std::vector<real> v(T, real(1)), Qv;
+  real rayleigh = 0, gershgorin = 0;
+  for (std::size_t i = 0; i < T; ++i) {
+    real row = 0;
+    for (std::size_t j = 0; j < T; ++j) row += std::abs(Q(i, j));
+    gershgorin = std::max(gershgorin, row);
+  }
+  for (int k = 0; k < 30; ++k) {
+    matvec(Q, v, Qv);
+    const real norm = std::sqrt(dotv(Qv, Qv));
+    if (!(norm > 0)) break;
+    rayleigh = dotv(v, Qv) / dotv(v, v);
+    for (std::size_t i = 0; i < T; ++i) v[i] = Qv[i] / norm;
+  }
+  const real L = std::min(real(1.25) * rayleigh, gershgorin);
+  X = zeros(T, T);
+  if (!(L > 0)) return;
+  Tensor prev = zeros(T, T), Y = zeros(T, T), grad = zeros(T, T);
+  real t = 1;
+  std::size_t stable = 0;
+  for (std::size_t it = 0; it < 150 && stable < 10; ++it) {
+    const real t_next = (1 + std::sqrt(1 + 4 * t * t)) / 2, beta = (t - 1) / t_next;
+    t = t_next;
+    for (std::size_t i = 0; i < T; ++i)
+      for (std::size_t j = 0; j < T; ++j) Y(i, j) = X(i, j) + beta * (X(i, j) - prev(i, j));
+    for (std::size_t i = 0; i < T; ++i) Y(i, i) += c[i];
+    // Row i of (X + diag c)·Q is Q(x_i + c_i e_i), the gradient of row i's problem (Q symmetric).
+    blas::gemm(false, false, T, T, T, real(1), Y.data(), T, Q.data(), T, real(0), grad.data(), T);
+    bool changed = false;
+    for (std::size_t i = 0; i < T; ++i)
+      for (std::size_t j = 0; j < T; ++j) {
+        const real y = Y(i, j) - (i == j ? c[i] : real(0));
+        const real next = std::max(y - grad(i, j) / L, real(0));
+        changed = changed || ((next > 0) != (X(i, j) > 0));
+        prev(i, j) = next;
+      }
+    std::swap(prev, X);  // prev ← the old X, X ← the new one
+    stable = changed ? 0 : stable + 1;
+  }
+}
+
+}  // namespace
+
+SolveReport nonneg_qp_rows(const Tensor& Q, const std::vector<real>& c, Tensor& X) {
+  check_square("nonneg_qp_rows", Q);
+  const std::size_t T = Q.shape(0);
+  if (c.size() != T)
+    throw std::invalid_argument("nonneg_qp_rows: c has " + std::to_string(c.size()) + " values for Q " + shape_str(Q));
+  SolveReport total;
+  const auto merge = [&](const SolveReport& r) {
+    total.iterations = std::max(total.iterations, r.iterations);
+    total.residual = std::max(total.residual, r.residual);
+    total.capped = total.capped || r.capped;
+  };
+  std::vector<real> q(T), x;
+  if (T < kRowsBatchedFrom) {
+    if (X.shape(0) != T || X.shape(1) != T) X = zeros(T, T);
+    for (std::size_t i = 0; i < T; ++i) {
+      for (std::size_t k = 0; k < T; ++k) q[k] = Q(k, i) * c[i];
+      merge(nonneg_qp(Q, q, x));
+      for (std::size_t k = 0; k < T; ++k) X(i, k) = x[k];
+    }
+    return total;
+  }
+  Tensor guess;
+  guess_rows(Q, c, guess);
+  X = zeros(T, T);
+  std::vector<std::size_t> idx;
+  std::vector<real> z, g(T), A;
+  std::vector<char> in(T);
+  for (std::size_t i = 0; i < T; ++i) {
+    real scale = 0;
+    for (std::size_t k = 0; k < T; ++k) {
+      q[k] = Q(k, i) * c[i];
+      scale = std::max({scale, std::abs(q[k]), Q(k, k)});
+    }
+    const real gtol = 16 * real(T) * kEps * scale;
+    idx.clear();
+    for (std::size_t k = 0; k < T; ++k)
+      if (guess(i, k) > 0) idx.push_back(k);
+    SolveReport r;
+    bool solved = false;
+    for (std::size_t round = 0; round < 10 && !solved; ++round) {
+      r.iterations = round + 1;
+      z.resize(idx.size());
+      for (std::size_t k = 0; k < idx.size(); ++k) z[k] = -q[idx[k]];
+      if (!lapack_block_solve(Q, idx, z, A)) break;
+      std::fill(in.begin(), in.end(), char(0));
+      bool positive = true;
+      for (std::size_t k = 0; k < idx.size(); ++k) {
+        in[idx[k]] = 1;
+        positive = positive && z[k] > 0;
+      }
+      // g = Q x + q with x = z on the free set, 0 elsewhere.
+      for (std::size_t j = 0; j < T; ++j) {
+        real s = q[j];
+        for (std::size_t k = 0; k < idx.size(); ++k) s += Q(j, idx[k]) * z[k];
+        g[j] = s;
+      }
+      bool added = false;
+      for (std::size_t j = 0; j < T; ++j)
+        if (!in[j] && g[j] < -gtol) added = true;
+      if (positive && !added) {
+        solved = true;
+        real gap = 0;
+        for (std::size_t k = 0; k < idx.size(); ++k) {
+          X(i, idx[k]) = z[k];
+          gap = std::max(gap, std::abs(std::min(z[k], g[idx[k]])));
+        }
+        for (std::size_t j = 0; j < T; ++j)
+          if (!in[j]) gap = std::max(gap, std::abs(std::min(real(0), g[j])));
+        r.residual = scale > 0 ? gap / scale : gap;
+        break;
+      }
+      // The next free set: the positive part of this one and every bound index that would descend.
+      std::vector<std::size_t> next;
+      for (std::size_t k = 0; k < idx.size(); ++k)
+        if (z[k] > 0) next.push_back(idx[k]);
+      for (std::size_t j = 0; j < T; ++j)
+        if (!in[j] && g[j] < -gtol) next.push_back(j);
+      std::sort(next.begin(), next.end());
+      idx.swap(next);
+    }
+    if (!solved) {
+      const std::size_t rounds = r.iterations;
+      r = nonneg_qp(Q, q, x);
+      r.iterations += rounds;
+      for (std::size_t k = 0; k < T; ++k) X(i, k) = x[k];
+    }
+    merge(r);
+  }
+  return total;
 }
 
 SolveReport minimize_on_simplex(const SimplexObjective& f, std::size_t max_iter, real tol, std::vector<real>& w) {
