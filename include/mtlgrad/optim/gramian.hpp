@@ -20,6 +20,15 @@ void gramian(const Tensor& J, Tensor& G);
 /// The same without gramian()'s overflow check: a non-finite entry of J gives a non-finite G_ii
 /// (for callers that test J's finiteness through G, as the trainer does).
 void gramian_unchecked(const Tensor& J, Tensor& G);
+/// How gramian() forms each block's contribution: T(T+1)/2 BLAS dots, or one BLAS syrk.
+enum class GramianKernel { dots, syrk };
+/// The kernel and the block width (columns) gramian() uses for T rows: the measured choice
+/// (src/optim/spatial/gramian.cpp, docs/performance.md).
+GramianKernel gramian_kernel_for(std::size_t T);
+std::size_t gramian_block_for(std::size_t T);
+/// G = J Jᵀ by `kernel` over blocks of `block` columns, the blocks' partial Gramians summed in
+/// block order (for the benchmark's comparison of kernels; gramian() picks them by T).
+void gramian_with(const Tensor& J, Tensor& G, GramianKernel kernel, std::size_t block);
 /// d = Σ_i w[i] J[i, :] into a 1×P tensor (resized if needed). w.size() must equal J's rows.
 void combine(const Tensor& J, const std::vector<real>& w, Tensor& d);
 /// Throws gramian()'s error when a diagonal entry of G = J Jᵀ is not finite for a finite J: the
