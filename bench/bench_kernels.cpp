@@ -10,6 +10,7 @@
 #include "mtlgrad/core/parallel.hpp"
 #include "mtlgrad/core/rng.hpp"
 #include "mtlgrad/optim/gramian.hpp"
+#include "mtlgrad/optim/gramian_kernels.hpp"
 
 namespace bench {
 using mtlgrad::real;

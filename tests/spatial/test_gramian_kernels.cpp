@@ -8,6 +8,7 @@
 #include "mtlgrad/core/parallel.hpp"
 #include "mtlgrad/core/rng.hpp"
 #include "mtlgrad/optim/gramian.hpp"
+#include "mtlgrad/optim/gramian_kernels.hpp"
 
 using namespace mtlgrad;
 

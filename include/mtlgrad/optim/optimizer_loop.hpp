@@ -30,7 +30,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mtlgrad/core/parallel.hpp"
 #include "mtlgrad/optim/optimizer.hpp"
 #include "mtlgrad/optim/optimizer_options.hpp"
 
@@ -55,15 +54,6 @@ struct ParamState {
   std::vector<real> scalars;    ///< in the order of StateLayout::scalars
   Tensor scratch;               ///< the weight-decayed gradient (a buffer, not state: not saved)
 };
-
-/// Runs f(begin, end) over consecutive ranges of [0, n) on mtlgrad's threads (core/parallel.hpp),
-/// for an optimizer's elementwise update: each value's arithmetic is the same however the values
-/// are split, so the result is bit-identical for any thread count. Fewer than 16 384 values per
-/// thread run on the caller (a dispatch costs a few µs).
-template <class F>
-void for_values(std::size_t n, F&& f) {
-  parallel::for_items(n, 16384, f);
-}
 
 class OptimizerLoop : public Optimizer {
  public:

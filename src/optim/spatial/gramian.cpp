@@ -1,4 +1,5 @@
 #include "mtlgrad/optim/gramian.hpp"
+#include "mtlgrad/optim/gramian_kernels.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -38,6 +39,21 @@ constexpr std::size_t kGemvFromT = 4;
 // microseconds; the tiny step's Gramian, ~100 multiply-adds, stays on the caller).
 constexpr std::size_t kMinWorkPerThread = std::size_t(1) << 18;
 
+// OpenBLAS at one thread while a kernel here runs: with two of ours and two of OpenBLAS's, the
+// per-block calls from our threads (gemv and syrk split themselves over OpenBLAS's threads from
+// ~10^4 values) made a T = 8 step's spatial phase take ~950 ms of wall time instead of 0.75 on a
+// loaded machine; the blocks are too small to gain from OpenBLAS's threads anyway. It also makes
+// G and d independent of OpenBLAS's thread count.
+struct BlasOneThread {
+  int before = blas::threads();
+  BlasOneThread() {
+    if (before != 1) blas::set_threads(1);
+  }
+  ~BlasOneThread() {
+    if (before != 1) blas::set_threads(before);
+  }
+};
+
 std::size_t min_items(std::size_t work_per_item) {
   return std::max<std::size_t>(1, kMinWorkPerThread / std::max<std::size_t>(work_per_item, 1));
 }
@@ -67,6 +83,7 @@ void gramian_with(const Tensor& J, Tensor& G, GramianKernel kernel, std::size_t 
   // block order from 0 by one thread per row of G: the same sums, in the same order, for every
   // thread count (for dots, the order of the single-threaded kernel before the threads came).
   thread_local std::vector<real> partials;
+  const BlasOneThread one_blas_thread;
   if (partials.size() < nb * T * T) partials.resize(nb * T * T);
   real* part = partials.data();
   const real* j = J.data();
@@ -116,6 +133,7 @@ void combine(const Tensor& J, const std::vector<real>& w, Tensor& d) {
   const std::size_t nb = (P + kBlock - 1) / kBlock;
   const real* j = J.data();
   real* out = d.data();
+  const BlasOneThread one_blas_thread;
   parallel::for_items(nb, min_items(T * kBlock), [&](std::size_t b0, std::size_t b1) {
     for (std::size_t b = b0; b < b1; ++b) {
       const std::size_t c0 = b * kBlock, n = std::min(kBlock, P - c0);

@@ -1,5 +1,7 @@
 #include "mtlgrad/optim/adadelta.hpp"
 
+#include "for_values.hpp"
+
 #include <cmath>
 
 namespace mtlgrad {

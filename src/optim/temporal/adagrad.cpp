@@ -1,5 +1,7 @@
 #include "mtlgrad/optim/adagrad.hpp"
 
+#include "for_values.hpp"
+
 #include <cmath>
 
 namespace mtlgrad {

@@ -1,5 +1,7 @@
 #include "mtlgrad/optim/nag.hpp"
 
+#include "for_values.hpp"
+
 namespace mtlgrad {
 
 void NAGOptions::validate(const std::string& who) const {

@@ -1,5 +1,7 @@
 #include "mtlgrad/optim/optimizer_loop.hpp"
 
+#include "for_values.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 

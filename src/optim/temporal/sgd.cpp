@@ -1,5 +1,7 @@
 #include "mtlgrad/optim/sgd.hpp"
 
+#include "for_values.hpp"
+
 namespace mtlgrad {
 
 void SGDOptions::validate(const std::string& who) const {
