@@ -39,8 +39,9 @@ DataSplit classes_data(std::size_t n, std::size_t dim, std::size_t tasks) {
 }
 
 // Every parameter after `steps` steps of `aggregator` + `optimizer` with `threads` threads. The
-// sizes are large enough for every split kernel to use 3 threads: J has 8·(300·128 + ...) ≈ 8·56k
-// values, Adam's first weight 38 400 values.
+// sizes are large enough to split: J's 55 040 columns make 27 blocks, which the Gramian spreads
+// over 3 threads; the first weight's 38 400 values go to 2 (16 384 at least per thread). combine's
+// split (16 blocks at least per thread at T = 8) is tested on a larger J in test_gramian_kernels.cpp.
 std::vector<Tensor> train(int threads, std::size_t tasks, const char* aggregator, const char* optimizer, int steps) {
   parallel::set_threads(threads);
   const DataSplit data = classes_data(32, 300, tasks);
