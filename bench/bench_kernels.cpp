@@ -6,8 +6,11 @@
 #include <cblas.h>
 
 #include "bench_cases.hpp"
+#include "mtlgrad/core/blas.hpp"
+#include "mtlgrad/core/parallel.hpp"
 #include "mtlgrad/core/rng.hpp"
 #include "mtlgrad/optim/gramian.hpp"
+#include "mtlgrad/optim/gramian_kernels.hpp"
 
 namespace bench {
 using mtlgrad::real;
@@ -78,6 +81,53 @@ nlohmann::json gramian_kernels(std::size_t T, std::size_t P, int reps) {
   }
   out["mtlgrad_ms"] = median_ms(reps, [&] { mtlgrad::gramian(J, G); });
   return out;
+}
+
+nlohmann::json gramian_combine_kernels(std::size_t T, std::size_t P, int reps) {
+  using mtlgrad::GramianKernel;
+  mtlgrad::Rng rng(8);
+  mtlgrad::Tensor J = rng.uniform_tensor(T, P, -1, 1), G = mtlgrad::zeros(T, T), d = mtlgrad::zeros(1, P);
+  std::vector<real> w(T);
+  for (std::size_t i = 0; i < T; ++i) w[i] = real(0.5) + real(i) / real(T);
+  nlohmann::json out = {{"T", T}, {"P", P}, {"threads", mtlgrad::parallel::threads()}};
+  out["dots2048_ms"] = median_ms(reps, [&] { mtlgrad::gramian_with(J, G, GramianKernel::dots, 2048); });
+  for (std::size_t block : {2048, 8192, 32768})
+    out["syrk" + std::to_string(block) + "_ms"] =
+        median_ms(reps, [&] { mtlgrad::gramian_with(J, G, GramianKernel::syrk, block); });
+  out["syrk_ms"] = median_ms(reps, [&] { xsyrk(int(T), int(P), J.data(), G.data()); });
+  out["mtlgrad_ms"] = median_ms(reps, [&] { mtlgrad::gramian(J, G); });
+  out["combine_ms"] = median_ms(reps, [&] { mtlgrad::combine(J, w, d); });
+  out["gemv_ms"] = median_ms(reps, [&] { mtlgrad::blas::gemv_t(T, P, J.data(), P, w.data(), d.data()); });
+  out["gemv2048_ms"] = median_ms(reps, [&] {
+    for (std::size_t c0 = 0; c0 < P; c0 += 2048)
+      mtlgrad::blas::gemv_t(T, std::min<std::size_t>(2048, P - c0), J.data() + c0, P, w.data(), d.data() + c0);
+  });
+  return out;
+}
+
+nlohmann::json dw_kernels(std::size_t T, std::size_t B, std::size_t in, std::size_t out, int reps) {
+  mtlgrad::Rng rng(10);
+  const std::size_t wsize = in * out, P = wsize + 4096;  // J's rows: ∂W₁ first, then other parameters
+  mtlgrad::Tensor x = rng.uniform_tensor(B, in, -1, 1), G = rng.uniform_tensor(T * B, out, -1, 1);
+  mtlgrad::Tensor J = mtlgrad::zeros(T, P), Gcat = mtlgrad::zeros(B, T * out), C = mtlgrad::zeros(in, T * out);
+  using mtlgrad::blas::gemm;
+  const double per_task = median_ms(reps, [&] {
+    for (std::size_t t = 0; t < T; ++t)
+      gemm(true, false, in, out, B, 1, x.data(), in, G.data() + t * B * out, out, 0, J.data() + t * P, out);
+  });
+  const double one = median_ms(reps, [&] {
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t r = 0; r < B; ++r)
+        std::copy_n(G.data() + (t * B + r) * out, out, Gcat.data() + r * T * out + t * out);
+    gemm(true, false, in, T * out, B, 1, x.data(), in, Gcat.data(), T * out, 0, C.data(), T * out);
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t i = 0; i < in; ++i) std::copy_n(C.data() + i * T * out + t * out, out, J.data() + t * P + i * out);
+  });
+  const double gemm_only = median_ms(reps, [&] {
+    gemm(true, false, in, T * out, B, 1, x.data(), in, Gcat.data(), T * out, 0, C.data(), T * out);
+  });
+  return {{"T", T}, {"B", B}, {"in", in}, {"out", out}, {"per_task_ms", per_task}, {"one_gemm_ms", one},
+          {"one_gemm_without_copies_ms", gemm_only}};
 }
 
 nlohmann::json dx_kernels(std::size_t m, std::size_t k, std::size_t n, int reps) {

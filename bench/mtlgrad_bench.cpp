@@ -2,6 +2,9 @@
 // its phases, for the sizes of issue #9, against a same-run GEMM rate. Table on stderr, JSON on
 // stdout. See docs/performance.md.
 #include <cstdio>
+#include <fstream>
+#include <string>
+#include <sys/resource.h>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +14,7 @@
 #include "bench_solvers.hpp"
 #include "bench_stage_t.hpp"
 #include "mtlgrad/core/blas.hpp"
+#include "mtlgrad/core/parallel.hpp"
 
 namespace {
 
@@ -43,6 +47,60 @@ void print_steps(const json& rows, double gemm) {
                  r["batched"].get<bool>() ? "yes" : "no", r["allocs_per_step"].get<double>());
 }
 
+// Issue #19: the Gramian and combine kernels for T up to 64 on the 784-256-256 J.
+json gramian_t_table() {
+  json rows = json::array();
+  std::fprintf(stderr, "\nGramian and combine for T up to 64, P = 266 752, %d thread(s) (ms)\n%3s %9s %9s %9s %9s %9s %9s "
+               "%9s %9s %9s\n", mtlgrad::parallel::threads(), "T", "dots2048", "syrk2048", "syrk8192", "syrk32768",
+               "syrk", "mtlgrad", "combine", "gemv", "gemv2048");
+  for (std::size_t T : {2, 4, 8, 16, 32, 64}) {
+    json r = bench::gramian_combine_kernels(T, 266752, T >= 32 ? 5 : 15);
+    std::fprintf(stderr, "%3zu %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n", T,
+                 r["dots2048_ms"].get<double>(), r["syrk2048_ms"].get<double>(), r["syrk8192_ms"].get<double>(),
+                 r["syrk32768_ms"].get<double>(), r["syrk_ms"].get<double>(), r["mtlgrad_ms"].get<double>(),
+                 r["combine_ms"].get<double>(), r["gemv_ms"].get<double>(), r["gemv2048_ms"].get<double>());
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+// Issue #19: ∂W₁ of every task by T GEMMs into J, or by one GEMM (with the copies it needs).
+json dw_table(const std::vector<std::size_t>& Ts) {
+  json rows = json::array();
+  std::fprintf(stderr, "\ndW1 = x^T G_t for every task (x 256x784, G_t 256x256), ms\n%3s %10s %14s %22s\n", "T",
+               "T GEMMs", "one GEMM+copy", "one GEMM (no copies)");
+  for (std::size_t T : Ts) {
+    json r = bench::dw_kernels(T, 256, 784, 256, 11);
+    std::fprintf(stderr, "%3zu %10.3f %14.3f %22.3f\n", T, r["per_task_ms"].get<double>(),
+                 r["one_gemm_ms"].get<double>(), r["one_gemm_without_copies_ms"].get<double>());
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+// Issue #19: the peak resident set of a process that builds the 784-256-256 step for T tasks and
+// runs it (a few steps, no reference GEMM): run as its own process, one T per process.
+json rss_case(std::size_t T, const bench::Settings& s) {
+  bench::Settings few = s;
+  few.warmup = 2;
+  few.min_reps = 3;
+  few.min_seconds = 0;
+  json r = bench::time_step(mlp(mlp_name(256, T), 784, 256, T, 10, 256), few);
+  // VmHWM, this process's own peak: getrusage's ru_maxrss survives exec, so a child of a big
+  // process (python with torch) would report its parent's peak.
+  long kb = -1;
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) kb = std::stol(line.substr(6));
+  if (kb < 0) {
+    struct rusage u {};
+    getrusage(RUSAGE_SELF, &u);
+    kb = u.ru_maxrss;
+  }
+  std::fprintf(stderr, "peak RSS, %s: %.1f MB\n", r["name"].get<std::string>().c_str(), double(kb) / 1024);
+  return {{"name", r["name"]}, {"tasks", T}, {"max_rss_kb", kb}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,9 +110,9 @@ int main(int argc, char** argv) {
   bench::Settings s;
   std::size_t toy_steps = 100000, gemm_n = 1024;
   std::vector<std::size_t> Ts = {2, 4, 8};
-  app.add_option("--threads", threads, "OpenBLAS threads")->check(CLI::Range(1, 64));
+  app.add_option("--threads", threads, "OpenBLAS threads and mtlgrad's own (parallel::set_threads)")->check(CLI::Range(1, 64));
   app.add_option("--case", cases,
-                 "any of: gemm tiny mlp lenet paths gramian toy sweep_t sweep_width small_gemm solvers certificates stage_t (default: gemm tiny mlp "
+                 "any of: gemm tiny mlp lenet paths gramian gramian_t dw rss toy sweep_t sweep_width small_gemm solvers certificates stage_t (default: gemm tiny mlp "
                  "paths gramian toy)");
   app.add_option("--tasks", Ts, "T of the 784-256-256 cases (default 2 4 8)");
   app.add_option("--warmup", s.warmup, "warm-up steps per case")->check(CLI::NonNegativeNumber);
@@ -78,6 +136,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   bench::use_cpu_clock(cpu_clock);
   mtlgrad::blas::set_threads(threads);
+  mtlgrad::parallel::set_threads(threads);  // our kernels' threads: the same count
 
   auto wants = [&](const char* c) { return std::find(cases.begin(), cases.end(), c) != cases.end(); };
   json out = {{"real", sizeof(mtlgrad::real) == 8 ? "double" : "float"}, {"threads", threads},
@@ -150,6 +209,10 @@ int main(int argc, char** argv) {
       }
     out["gramian"] = rows;
   }
+
+  if (wants("rss")) out["rss"] = rss_case(Ts.front(), s);
+  if (wants("gramian_t")) out["gramian_t"] = gramian_t_table();
+  if (wants("dw")) out["dw"] = dw_table(Ts);
 
   if (wants("small_gemm")) {
     json rows = json::array();

@@ -218,6 +218,47 @@ def ours(bench, case, a):
     return r["ms"], r
 
 
+def peak_rss_kb():
+    """This process's own peak RSS: VmHWM (getrusage's ru_maxrss survives exec, so a child reports
+    at least its parent's peak)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def rss_child(T, dtype):
+    """Issue #19: build the 784-256-256 step for T tasks, run it a few times, print the peak RSS (kB)."""
+    c = mlp_case("mlp%d" % T)
+    m, x, ys, loss = make(c, dtype)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    rng = random.Random(0)
+    for _ in range(5):
+        efficient_step(m, x, ys, loss, opt, rng)
+    print(peak_rss_kb())
+
+
+def rss_table(a):
+    """Peak RSS of one process per (T, side): ours (mtlgrad_bench --case rss) and PyTorch's efficient step."""
+    print("| T | dtype | mtlgrad peak RSS MB | PyTorch peak RSS MB | PyTorch import only MB | mtlgrad / PyTorch |")
+    print("|---|---|---|---|---|---|")
+    base = subprocess.run([sys.executable, "-c", "import torch\nfor l in open('/proc/self/status'):\n"
+                           "    if l.startswith('VmHWM:'): print(l.split()[1])"],
+                          check=True, capture_output=True, text=True)
+    base_mb = int(base.stdout.split()[-1]) / 1024
+    builds = [("double", a.bench)] + ([("float", a.bench_float)] if a.bench_float else [])
+    for T in a.rss:
+        for dname, bench in builds:
+            out = subprocess.run([bench, "--case", "rss", "--tasks", str(T), "--threads", str(a.threads)],
+                                 check=True, capture_output=True, text=True)
+            ours_mb = json.loads(out.stdout)["rss"]["max_rss_kb"] / 1024
+            t = subprocess.run([sys.executable, __file__, "--rss-child", str(T), dname, "--threads", str(a.threads),
+                                "--bench", bench], check=True, capture_output=True, text=True)
+            torch_mb = int(t.stdout.split()[-1]) / 1024
+            print("| %d | %s | %.1f | %.1f | %.1f | %.2f |" % (T, dname, ours_mb, torch_mb, base_mb, ours_mb / torch_mb))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--bench", required=True, help="mtlgrad_bench of the double build")
@@ -232,7 +273,19 @@ def main():
     p.add_argument("--json", help="also write every measurement here")
     p.add_argument("--cpu-clock", action="store_true",
                    help="time by CPU time on both sides (a loaded machine; meaningful with --threads 1 only)")
+    p.add_argument("--rss", type=int, nargs="+", metavar="T",
+                   help="instead of timing: the peak RSS of the T-task 784-256-256 step, ours and PyTorch's, "
+                        "each in its own process")
+    p.add_argument("--rss-child", nargs=2, metavar=("T", "DTYPE"), help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.rss_child:
+        torch.set_num_threads(a.threads)
+        rss_child(int(a.rss_child[0]), torch.float64 if a.rss_child[1] == "double" else torch.float32)
+        return
+    if a.rss:
+        torch.set_num_threads(a.threads)
+        rss_table(a)
+        return
     global CLOCK
     if a.cpu_clock:
         CLOCK = time.process_time

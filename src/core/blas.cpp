@@ -21,6 +21,18 @@ inline float xdot(int n, const float* x, const float* y) {
   // sdot accumulates in float; that is the float build's contract.
   return cblas_sdot(n, x, 1, y, 1);
 }
+inline void xsyrk(int n, int k, const double* a, int lda, double* c, int ldc) {
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, k, 1.0, a, lda, 0.0, c, ldc);
+}
+inline void xsyrk(int n, int k, const float* a, int lda, float* c, int ldc) {
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, k, 1.0f, a, lda, 0.0f, c, ldc);
+}
+inline void xgemv_t(int m, int n, const double* a, int lda, const double* x, double* y) {
+  cblas_dgemv(CblasRowMajor, CblasTrans, m, n, 1.0, a, lda, x, 1, 0.0, y, 1);
+}
+inline void xgemv_t(int m, int n, const float* a, int lda, const float* x, float* y) {
+  cblas_sgemv(CblasRowMajor, CblasTrans, m, n, 1.0f, a, lda, x, 1, 0.0f, y, 1);
+}
 inline void xaxpy(int n, double a, const double* x, double* y) { cblas_daxpy(n, a, x, 1, y, 1); }
 inline void xaxpy(int n, float a, const float* x, float* y) { cblas_saxpy(n, a, x, 1, y, 1); }
 
@@ -56,6 +68,24 @@ real dot(std::size_t n, const real* x, const real* y) { return n == 0 ? real(0) 
 
 void axpy(std::size_t n, real alpha, const real* x, real* y) {
   if (n) xaxpy(int(n), alpha, x, y);
+}
+
+void syrk_upper(std::size_t n, std::size_t k, const real* a, std::size_t lda, real* c, std::size_t ldc) {
+  if (n == 0) return;
+  if (k == 0) {
+    for (std::size_t i = 0; i < n; ++i) std::fill(c + i * ldc + i, c + i * ldc + n, real(0));
+    return;
+  }
+  xsyrk(int(n), int(k), a, int(std::max<std::size_t>(lda, 1)), c, int(std::max<std::size_t>(ldc, 1)));
+}
+
+void gemv_t(std::size_t m, std::size_t n, const real* a, std::size_t lda, const real* x, real* y) {
+  if (n == 0) return;
+  if (m == 0) {
+    std::fill_n(y, n, real(0));
+    return;
+  }
+  xgemv_t(int(m), int(n), a, int(std::max<std::size_t>(lda, 1)), x, y);
 }
 
 void set_threads(int n) { openblas_set_num_threads(n); }

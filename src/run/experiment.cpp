@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mtlgrad/core/blas.hpp"
+#include "mtlgrad/core/parallel.hpp"
 #include "mtlgrad/core/interrupt.hpp"
 #include "mtlgrad/core/dir_lock.hpp"
 #include "mtlgrad/core/options.hpp"
@@ -299,16 +300,20 @@ nlohmann::json run_experiment(const nlohmann::json& config, const std::string& o
   using Clock = std::chrono::steady_clock;
   Setup s = build(config, options.aggregator);
   Trainer& trainer = *s.trainer;
-  // OpenBLAS with the config's thread count for this run, the caller's count restored after.
+  // OpenBLAS and mtlgrad's own kernels (core/parallel.hpp) with the config's thread count for
+  // this run, the caller's counts restored after.
   struct BlasThreads {
-    int before = 0;
+    int before = 0, own_before = 0;
     ~BlasThreads() {
       if (before) blas::set_threads(before);
+      if (own_before) parallel::set_threads(own_before);
     }
   } blas_threads;
   if (options.set_blas_threads) {
     blas_threads.before = blas::threads();
+    blas_threads.own_before = parallel::threads();
     blas::set_threads(s.cfg.threads);
+    parallel::set_threads(s.cfg.threads);
   }
   std::error_code ec;
   fs::create_directories(out_dir, ec);

@@ -29,6 +29,12 @@ real dot(std::size_t n, const real* x, const real* y);
 /// y += alpha·x over n elements.
 void axpy(std::size_t n, real alpha, const real* x, real* y);
 
+/// C = A·Aᵀ (n×n, upper triangle only; the strict lower triangle is left alone) for A n×k with row
+/// stride lda, C with row stride ldc: the rank-k update of BLAS (syrk) with alpha = 1, beta = 0.
+void syrk_upper(std::size_t n, std::size_t k, const real* a, std::size_t lda, real* c, std::size_t ldc);
+/// y = Aᵀ·x for A m×n (row stride lda), x of m values, y of n values (gemv, beta = 0).
+void gemv_t(std::size_t m, std::size_t n, const real* a, std::size_t lda, const real* x, real* y);
+
 /// Number of threads OpenBLAS uses (tests and benchmarks set 1 for reproducible timings; the
 /// results of our kernels do not depend on it).
 void set_threads(int n);

@@ -4,10 +4,10 @@
 /// d = Jᵀ w (1×P). A stage that is a weighting computes w from G alone (O(T²)–O(T³) scalar work)
 /// and then forms d with one pass over J.
 ///
-/// gramian() uses T(T+1)/2 BLAS dot products per block of 2048 columns, summed over the blocks:
-/// for M = N = T and a huge K, dots beat one syrk or gemm by up to 5× for T ≤ 4, and the blocks
-/// read J from memory once, so they also tie syrk at T = 16 where one dot per pair is 3× slower
-/// (measured, ISSUES #9, bench/mtlgrad_bench --case gramian). Never xt::sum(a * b).
+/// gramian() sums per-block partial Gramians in block order: T(T+1)/2 BLAS dots per block of 2048
+/// columns up to T = 8 (J read once; up to 5× faster than syrk for T ≤ 4), one syrk per block of
+/// 32 768 from T = 16 (2.2× faster at T = 64); combine() one gemv per block from T = 4. Blocks go to
+/// threads, bit-identically (gramian_kernels.hpp, gramian.cpp's measurements). Never xt::sum(a * b).
 
 #include <vector>
 

@@ -23,7 +23,7 @@
 /// | granularity      | "whole", "per_layer" or "representation" (trainer.hpp)        | "whole"     |
 /// | nonfinite        | "error" (stop, naming step/task/parameter) or "skip" (count)  | "error"     |
 /// | checkpoint_every | write checkpoint.cbor every n steps (0: never)                | 0           |
-/// | threads          | OpenBLAS threads, 1 to 256 (its sums depend on the count)    | 1           |
+/// | threads          | OpenBLAS's and our threads, 1 to 256 (OpenBLAS's sums change) | 1           |
 ///
 /// Seeding: Rng(seed) is split three ways, in this order: the model's initialisation, the batch
 /// order, the trainer (pcgrad's order etc.). The data set itself follows data.seed (default 0), so

@@ -1,5 +1,7 @@
 #include "mtlgrad/optim/adadelta.hpp"
 
+#include "for_values.hpp"
+
 #include <cmath>
 
 namespace mtlgrad {
@@ -19,12 +21,14 @@ void Adadelta::update(Tensor& param, const Tensor& grad, ParamState& s) {
   real* v = s.tensors[0].data();
   real* u = s.tensors[1].data();
   const real rho = o_.rho, eps = o_.eps;
-  for (std::size_t i = 0; i < param.size(); ++i) {
-    v[i] = v[i] * rho + (1 - rho) * g[i] * g[i];
-    const real delta = std::sqrt(u[i] + eps) / std::sqrt(v[i] + eps) * g[i];
-    u[i] = u[i] * rho + (1 - rho) * delta * delta;
-    p[i] += -o_.lr * delta;
-  }
+  for_values(param.size(), [&](std::size_t i0, std::size_t i1) {
+    for (std::size_t i = i0; i < i1; ++i) {
+      v[i] = v[i] * rho + (1 - rho) * g[i] * g[i];
+      const real delta = std::sqrt(u[i] + eps) / std::sqrt(v[i] + eps) * g[i];
+      u[i] = u[i] * rho + (1 - rho) * delta * delta;
+      p[i] += -o_.lr * delta;
+    }
+  });
 }
 
 namespace detail {

@@ -1,5 +1,7 @@
 #include "mtlgrad/optim/adagrad.hpp"
 
+#include "for_values.hpp"
+
 #include <cmath>
 
 namespace mtlgrad {
@@ -19,10 +21,12 @@ void Adagrad::update(Tensor& param, const Tensor& grad, ParamState& s) {
   const real* g = grad.data();
   real* sum = s.tensors[0].data();
   const real clr = o_.lr / (1 + real(s.step - 1) * o_.lr_decay);
-  for (std::size_t i = 0; i < param.size(); ++i) {
-    sum[i] += g[i] * g[i];
-    p[i] += -clr * g[i] / (std::sqrt(sum[i]) + o_.eps);
-  }
+  for_values(param.size(), [&](std::size_t i0, std::size_t i1) {
+    for (std::size_t i = i0; i < i1; ++i) {
+      sum[i] += g[i] * g[i];
+      p[i] += -clr * g[i] / (std::sqrt(sum[i]) + o_.eps);
+    }
+  });
 }
 
 namespace detail {

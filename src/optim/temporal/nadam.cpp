@@ -1,5 +1,7 @@
 #include "mtlgrad/optim/nadam.hpp"
 
+#include "for_values.hpp"
+
 #include <cmath>
 
 namespace mtlgrad {
@@ -29,13 +31,15 @@ void NAdam::update(Tensor& param, const Tensor& grad, ParamState& s) {
   const real mu_product_next = mu_product * mu * mu_next;
   const real grad_coef = -o_.lr * (1 - mu) / (1 - mu_product);
   const real avg_coef = -o_.lr * mu_next / (1 - mu_product_next);
-  for (std::size_t i = 0; i < param.size(); ++i) {
-    m[i] = m[i] * b1 + (1 - b1) * g[i];
-    v[i] = v[i] * b2 + (1 - b2) * g[i] * g[i];
-    const real denom = std::sqrt(v[i] / bias_correction2) + o_.eps;
-    p[i] += grad_coef * g[i] / denom;
-    p[i] += avg_coef * m[i] / denom;
-  }
+  for_values(param.size(), [&](std::size_t i0, std::size_t i1) {
+    for (std::size_t i = i0; i < i1; ++i) {
+      m[i] = m[i] * b1 + (1 - b1) * g[i];
+      v[i] = v[i] * b2 + (1 - b2) * g[i] * g[i];
+      const real denom = std::sqrt(v[i] / bias_correction2) + o_.eps;
+      p[i] += grad_coef * g[i] / denom;
+      p[i] += avg_coef * m[i] / denom;
+    }
+  });
 }
 
 namespace detail {

@@ -1,5 +1,7 @@
 #include "mtlgrad/optim/nag.hpp"
 
+#include "for_values.hpp"
+
 namespace mtlgrad {
 
 void NAGOptions::validate(const std::string& who) const {
@@ -32,10 +34,12 @@ void NAG::update(Tensor& param, const Tensor& grad, ParamState& s) {
   real* p = param.data();
   const real* d = grad.data();  // evaluated at lookahead() by the caller
   real* v = s.tensors[0].data();
-  for (std::size_t i = 0; i < param.size(); ++i) {
-    v[i] = o_.momentum * v[i] + d[i];
-    p[i] = p[i] - o_.lr * v[i];
-  }
+  for_values(param.size(), [&](std::size_t i0, std::size_t i1) {
+    for (std::size_t i = i0; i < i1; ++i) {
+      v[i] = o_.momentum * v[i] + d[i];
+      p[i] = p[i] - o_.lr * v[i];
+    }
+  });
 }
 
 namespace detail {

@@ -1,5 +1,7 @@
 #include "mtlgrad/optim/optimizer_loop.hpp"
 
+#include "for_values.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -60,7 +62,9 @@ void OptimizerLoop::step(const std::vector<Tensor*>& params, const std::vector<c
     const real* g = grads[k]->data();
     const real* w = p.data();
     real* d = s.scratch.data();
-    for (std::size_t i = 0; i < p.size(); ++i) d[i] = g[i] + wd * w[i];
+    for_values(p.size(), [&](std::size_t i0, std::size_t i1) {
+      for (std::size_t i = i0; i < i1; ++i) d[i] = g[i] + wd * w[i];
+    });
     update(p, s.scratch, s);
   }
 }

@@ -1,5 +1,7 @@
 #include "mtlgrad/optim/rmsprop.hpp"
 
+#include "for_values.hpp"
+
 #include <cmath>
 
 namespace mtlgrad {
@@ -26,23 +28,25 @@ void RMSprop::update(Tensor& param, const Tensor& grad, ParamState& s) {
   real* b = o_.momentum > 0 ? s.tensors[1].data() : nullptr;
   real* gbar = o_.centered ? s.tensors.back().data() : nullptr;
   const real alpha = o_.alpha, lr = o_.lr;
-  for (std::size_t i = 0; i < param.size(); ++i) {
-    v[i] = v[i] * alpha + (1 - alpha) * g[i] * g[i];
-    real avg;
-    if (gbar) {
-      gbar[i] = gbar[i] * alpha + (1 - alpha) * g[i];
-      avg = std::sqrt(v[i] - gbar[i] * gbar[i]);
-    } else {
-      avg = std::sqrt(v[i]);
+  for_values(param.size(), [&](std::size_t i0, std::size_t i1) {
+    for (std::size_t i = i0; i < i1; ++i) {
+      v[i] = v[i] * alpha + (1 - alpha) * g[i] * g[i];
+      real avg;
+      if (gbar) {
+        gbar[i] = gbar[i] * alpha + (1 - alpha) * g[i];
+        avg = std::sqrt(v[i] - gbar[i] * gbar[i]);
+      } else {
+        avg = std::sqrt(v[i]);
+      }
+      avg += o_.eps;
+      if (b) {
+        b[i] = b[i] * o_.momentum + g[i] / avg;
+        p[i] += -lr * b[i];
+      } else {
+        p[i] += -lr * g[i] / avg;
+      }
     }
-    avg += o_.eps;
-    if (b) {
-      b[i] = b[i] * o_.momentum + g[i] / avg;
-      p[i] += -lr * b[i];
-    } else {
-      p[i] += -lr * g[i] / avg;
-    }
-  }
+  });
 }
 
 namespace detail {

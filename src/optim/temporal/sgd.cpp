@@ -1,5 +1,7 @@
 #include "mtlgrad/optim/sgd.hpp"
 
+#include "for_values.hpp"
+
 namespace mtlgrad {
 
 void SGDOptions::validate(const std::string& who) const {
@@ -24,16 +26,20 @@ void SGD::update(Tensor& param, const Tensor& grad, ParamState& s) {
   const real* g = grad.data();
   const real mu = o_.momentum, lr = o_.lr;
   if (mu == 0) {
-    for (std::size_t i = 0; i < param.size(); ++i) p[i] += -lr * g[i];
+    for_values(param.size(), [&](std::size_t i0, std::size_t i1) {
+      for (std::size_t i = i0; i < i1; ++i) p[i] += -lr * g[i];
+    });
     return;
   }
   real* b = s.tensors[0].data();
   const bool first = s.step == 1;  // torch: the buffer starts as the gradient, undamped
-  for (std::size_t i = 0; i < param.size(); ++i) {
-    b[i] = first ? g[i] : b[i] * mu + (1 - o_.dampening) * g[i];
-    const real d = o_.nesterov ? g[i] + mu * b[i] : b[i];
-    p[i] += -lr * d;
-  }
+  for_values(param.size(), [&](std::size_t i0, std::size_t i1) {
+    for (std::size_t i = i0; i < i1; ++i) {
+      b[i] = first ? g[i] : b[i] * mu + (1 - o_.dampening) * g[i];
+      const real d = o_.nesterov ? g[i] + mu * b[i] : b[i];
+      p[i] += -lr * d;
+    }
+  });
 }
 
 namespace detail {
