@@ -7,6 +7,8 @@
 #include "broadcast.hpp"
 #include "mtlgrad/autograd/ops.hpp"
 
+#include "tape_nodes.hpp"
+
 namespace mtlgrad {
 namespace detail {
 
@@ -56,7 +58,7 @@ Var mul(Var a, Var b) {
   Tape& t = a.tape();
   const Shape s = broadcast_shape("mul", a.value(), b.value());
   Var y = t.push("mul", s, {a, b}, [](Tape& t, const Node& n) {
-    const Tensor &A = t.value(n.in[0]), &B = t.value(n.in[1]);
+    const Tensor &A = t.node(n.in[0]).val(), &B = t.node(n.in[1]).val();
     accumulate_reduced(t, n.in[0], n.grad * B, shape_of(n.grad));  // ∂a = g ⊙ b
     accumulate_reduced(t, n.in[1], n.grad * A, shape_of(n.grad));  // ∂b = g ⊙ a
   });
@@ -68,7 +70,7 @@ Var div(Var a, Var b) {
   Tape& t = a.tape();
   const Shape s = broadcast_shape("div", a.value(), b.value());
   Var y = t.push("div", s, {a, b}, [](Tape& t, const Node& n) {
-    const Tensor &B = t.value(n.in[1]);
+    const Tensor &B = t.node(n.in[1]).val();
     accumulate_reduced(t, n.in[0], n.grad / B, shape_of(n.grad));              // ∂a = g / b
     accumulate_reduced(t, n.in[1], -n.grad * n.value / B, shape_of(n.grad));   // ∂b = −g·a/b² = −g·y/b
   });
@@ -110,7 +112,7 @@ Var exp(Var x) {
 Var log(Var x) {
   Tape& t = x.tape();
   Var y = t.push("log", x.shape(), {x}, [](Tape& t, const Node& n) {
-    t.accumulate(n.in[0], n.grad / t.value(n.in[0]));
+    t.accumulate(n.in[0], n.grad / t.node(n.in[0]).val());
   });
   assign_in_place(t.node(y.index()).value, xt::log(x.value()));
   return y;
@@ -130,7 +132,7 @@ Var pow(Var x, real p) {
   Var y = t.push("pow", x.shape(), {x}, [](Tape& t, const Node& n) {
     const real p = n.k[0];
     if (p == real(0)) return;  // d(x⁰)/dx = 0, as PyTorch
-    t.accumulate(n.in[0], n.grad * p * xt::pow(t.value(n.in[0]), p - real(1)));
+    t.accumulate(n.in[0], n.grad * p * xt::pow(t.node(n.in[0]).val(), p - real(1)));
   });
   t.node(y.index()).k[0] = p;
   assign_in_place(t.node(y.index()).value, xt::pow(x.value(), p));
@@ -141,7 +143,7 @@ Var abs(Var x) {
   Tape& t = x.tape();
   Var y = t.push("abs", x.shape(), {x}, [](Tape& t, const Node& n) {
     // PyTorch's grad·sgn(x): sgn(0) = 0, and sgn(NaN) = 0 (xt::sign(NaN) is NaN).
-    const Tensor& X = t.value(n.in[0]);
+    const Tensor& X = t.node(n.in[0]).val();
     t.accumulate(n.in[0], n.grad * (xt::cast<real>(X > real(0)) - xt::cast<real>(X < real(0))));
   });
   assign_in_place(t.node(y.index()).value, xt::abs(x.value()));
@@ -154,7 +156,7 @@ Var clamp(Var x, real lo, real hi) {
                                 "] are not an interval");
   Tape& t = x.tape();
   Var y = t.push("clamp", x.shape(), {x}, [](Tape& t, const Node& n) {
-    const Tensor& X = t.value(n.in[0]);
+    const Tensor& X = t.node(n.in[0]).val();
     t.accumulate(n.in[0], xt::where(X >= n.k[0] && X <= n.k[1], n.grad, real(0)));
   });
   Node& nd = t.node(y.index());
@@ -202,7 +204,7 @@ Var relu(Var x) {
 Var leaky_relu(Var x, real negative_slope) {
   Tape& t = x.tape();
   Var y = t.push("leaky_relu", x.shape(), {x}, [](Tape& t, const Node& n) {
-    const Tensor& X = t.value(n.in[0]);
+    const Tensor& X = t.node(n.in[0]).val();
     t.accumulate(n.in[0], xt::where(X > real(0), n.grad, n.k[0] * n.grad));
   });
   Node& nd = t.node(y.index());
@@ -215,7 +217,7 @@ Var softplus(Var x, real beta, real threshold) {
   if (!(beta > 0)) throw std::invalid_argument("softplus: beta must be > 0, got " + std::to_string(beta));
   Tape& t = x.tape();
   Var y = t.push("softplus", x.shape(), {x}, [](Tape& t, const Node& n) {
-    const Tensor& X = t.value(n.in[0]);
+    const Tensor& X = t.node(n.in[0]).val();
     const real b = n.k[0], th = n.k[1];
     // PyTorch softplus_backward: z = e^{βx}; grad·z/(z+1), or grad where βx > threshold. (Not
     // 1 − e^{−βy}: that cancels to 0 for βx < −37 and loses digits well before.)
