@@ -54,10 +54,9 @@ int main() {
   // this order is topological, and backward is one loop from the last node to the first.
   std::printf("The tape (%zu nodes, in creation order):\n", tape.size());
   for (std::uint32_t i = 0; i < tape.size(); ++i) {
-    const Node& n = tape.node(i);
     std::string ins;
-    for (std::uint8_t j = 0; j < n.n_in; ++j) ins += (j ? ", #" : "#") + std::to_string(n.in[j]);
-    std::printf("  #%-2u %-10s (%s) = %g\n", i, n.op, ins.c_str(), double(n.val()(0, 0)));
+    for (std::uint32_t in : tape.inputs(i)) ins += (ins.empty() ? "#" : ", #") + std::to_string(in);
+    std::printf("  #%-2u %-10s (%s) = %g\n", i, tape.op(i), ins.c_str(), double(tape.value(i)(0, 0)));
   }
 
   // One backward from g; grad() returns ∂g/∂v for every Var we ask about, intermediate ones too.

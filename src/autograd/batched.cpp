@@ -1,5 +1,7 @@
 #include "mtlgrad/autograd/batched.hpp"
 
+#include "tape_nodes.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>

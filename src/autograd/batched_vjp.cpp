@@ -16,6 +16,8 @@
 #include "mtlgrad/autograd/batched.hpp"
 #include "mtlgrad/core/blas.hpp"
 
+#include "tape_nodes.hpp"
+
 namespace mtlgrad {
 namespace {
 

@@ -6,6 +6,8 @@
 
 #include "mtlgrad/autograd/tape.hpp"
 
+#include "tape_nodes.hpp"
+
 namespace mtlgrad::detail {
 
 /// Each dimension equal, or one side 1. Throws "<op>: shapes [..] and [..] do not broadcast".
@@ -15,7 +17,7 @@ Shape broadcast_shape(const char* op, const Tensor& a, const Tensor& b);
 /// which input i was broadcast.
 template <class E>
 void accumulate_reduced(Tape& t, std::uint32_t i, const E& e, const Shape& out) {
-  const Tensor& x = t.value(i);
+  const Tensor& x = t.node(i).val();
   const bool r = x.shape(0) != out[0], c = x.shape(1) != out[1];
   if (!t.node(i).requires_grad) return;
   if (!r && !c) t.accumulate(i, e);

@@ -12,6 +12,8 @@
 #include "mtlgrad/autograd/ops.hpp"
 #include "mtlgrad/core/blas.hpp"
 
+#include "tape_nodes.hpp"
+
 namespace mtlgrad {
 namespace {
 

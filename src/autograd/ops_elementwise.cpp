@@ -7,6 +7,8 @@
 #include "broadcast.hpp"
 #include "mtlgrad/autograd/ops.hpp"
 
+#include "tape_nodes.hpp"
+
 namespace mtlgrad {
 namespace detail {
 
@@ -28,16 +30,64 @@ Shape broadcast_shape(const char* op, const Tensor& a, const Tensor& b) {
 using detail::accumulate_reduced;
 using detail::broadcast_shape;
 
+namespace {
+
+// Plain loops for the ops on operands of one shape: element k gets the same arithmetic as in the
+// xtensor expression each replaces (so the same bits), without the expression's broadcast-shape
+// and stepper setup per call, which dominated a step made of 1×1 ops (the toy).
+
+// y[k] = f(x[k]); y already has x's shape (push sized it).
+template <class F>
+void map_into(Tensor& y, const Tensor& x, F f) {
+  const real* in = x.data();
+  real* out = y.data();
+  for (std::size_t k = 0, n = x.size(); k < n; ++k) out[k] = f(in[k]);
+}
+
+// Tape::accumulate(i, c) for a contribution c of input i's shape given element-wise, c[k] = f(k):
+// the first contribution of the backward is assigned, later ones added.
+template <class F>
+void accumulate_map(Tape& t, std::uint32_t i, F f) {
+  Node& in = t.node(i);
+  if (!in.requires_grad) return;
+  const Tensor& v = in.val();
+  const std::size_t n = v.size();
+  if (!in.live) {
+    if (in.grad.shape(0) != v.shape(0) || in.grad.shape(1) != v.shape(1)) in.grad.resize(shape_of(v));
+    real* g = in.grad.data();
+    for (std::size_t k = 0; k < n; ++k) g[k] = f(k);
+    in.live = true;
+  } else {
+    real* g = in.grad.data();
+    for (std::size_t k = 0; k < n; ++k) g[k] = g[k] + f(k);
+  }
+}
+
+bool same_shape(const Tensor& a, const Tensor& b) { return a.shape(0) == b.shape(0) && a.shape(1) == b.shape(1); }
+
+}  // namespace
+
 // ---- binary, broadcasting -----------------------------------------------------------------------
 
 Var add(Var a, Var b) {
   Tape& t = a.tape();
   const Shape s = broadcast_shape("add", a.value(), b.value());
   Var y = t.push("add", s, {a, b}, [](Tape& t, const Node& n) {
-    accumulate_reduced(t, n.in[0], n.grad, shape_of(n.grad));  // ∂a = g
-    accumulate_reduced(t, n.in[1], n.grad, shape_of(n.grad));  // ∂b = g
+    const real* g = n.grad.data();
+    for (std::uint32_t i : {n.in[0], n.in[1]}) {  // ∂a = g, ∂b = g
+      if (same_shape(t.node(i).val(), n.grad)) accumulate_map(t, i, [g](std::size_t k) { return g[k]; });
+      else accumulate_reduced(t, i, n.grad, shape_of(n.grad));
+    }
   });
-  assign_in_place(t.node(y.index()).value, a.value() + b.value());
+  const Tensor &A = a.value(), &B = b.value();
+  Tensor& Y = t.node(y.index()).value;
+  if (same_shape(A, B)) {
+    const real *pa = A.data(), *pb = B.data();
+    real* py = Y.data();
+    for (std::size_t k = 0, m = A.size(); k < m; ++k) py[k] = pa[k] + pb[k];
+  } else {
+    assign_in_place(Y, A + B);
+  }
   return y;
 }
 
@@ -45,10 +95,21 @@ Var sub(Var a, Var b) {
   Tape& t = a.tape();
   const Shape s = broadcast_shape("sub", a.value(), b.value());
   Var y = t.push("sub", s, {a, b}, [](Tape& t, const Node& n) {
-    accumulate_reduced(t, n.in[0], n.grad, shape_of(n.grad));   // ∂a = g
-    accumulate_reduced(t, n.in[1], -n.grad, shape_of(n.grad));  // ∂b = −g
+    const real* g = n.grad.data();
+    if (same_shape(t.node(n.in[0]).val(), n.grad)) accumulate_map(t, n.in[0], [g](std::size_t k) { return g[k]; });
+    else accumulate_reduced(t, n.in[0], n.grad, shape_of(n.grad));  // ∂a = g
+    if (same_shape(t.node(n.in[1]).val(), n.grad)) accumulate_map(t, n.in[1], [g](std::size_t k) { return -g[k]; });
+    else accumulate_reduced(t, n.in[1], -n.grad, shape_of(n.grad));  // ∂b = −g
   });
-  assign_in_place(t.node(y.index()).value, a.value() - b.value());
+  const Tensor &A = a.value(), &B = b.value();
+  Tensor& Y = t.node(y.index()).value;
+  if (same_shape(A, B)) {
+    const real *pa = A.data(), *pb = B.data();
+    real* py = Y.data();
+    for (std::size_t k = 0, m = A.size(); k < m; ++k) py[k] = pa[k] - pb[k];
+  } else {
+    assign_in_place(Y, A - B);
+  }
   return y;
 }
 
@@ -56,11 +117,25 @@ Var mul(Var a, Var b) {
   Tape& t = a.tape();
   const Shape s = broadcast_shape("mul", a.value(), b.value());
   Var y = t.push("mul", s, {a, b}, [](Tape& t, const Node& n) {
-    const Tensor &A = t.value(n.in[0]), &B = t.value(n.in[1]);
+    const Tensor &A = t.node(n.in[0]).val(), &B = t.node(n.in[1]).val();
+    if (same_shape(A, B) && same_shape(A, n.grad)) {
+      const real *g = n.grad.data(), *pa = A.data(), *pb = B.data();
+      accumulate_map(t, n.in[0], [g, pb](std::size_t k) { return g[k] * pb[k]; });
+      accumulate_map(t, n.in[1], [g, pa](std::size_t k) { return g[k] * pa[k]; });
+      return;
+    }
     accumulate_reduced(t, n.in[0], n.grad * B, shape_of(n.grad));  // ∂a = g ⊙ b
     accumulate_reduced(t, n.in[1], n.grad * A, shape_of(n.grad));  // ∂b = g ⊙ a
   });
-  assign_in_place(t.node(y.index()).value, a.value() * b.value());
+  const Tensor &A = a.value(), &B = b.value();
+  Tensor& Y = t.node(y.index()).value;
+  if (same_shape(A, B)) {
+    const real *pa = A.data(), *pb = B.data();
+    real* py = Y.data();
+    for (std::size_t k = 0, m = A.size(); k < m; ++k) py[k] = pa[k] * pb[k];
+  } else {
+    assign_in_place(Y, A * B);
+  }
   return y;
 }
 
@@ -68,7 +143,7 @@ Var div(Var a, Var b) {
   Tape& t = a.tape();
   const Shape s = broadcast_shape("div", a.value(), b.value());
   Var y = t.push("div", s, {a, b}, [](Tape& t, const Node& n) {
-    const Tensor &B = t.value(n.in[1]);
+    const Tensor &B = t.node(n.in[1]).val();
     accumulate_reduced(t, n.in[0], n.grad / B, shape_of(n.grad));              // ∂a = g / b
     accumulate_reduced(t, n.in[1], -n.grad * n.value / B, shape_of(n.grad));   // ∂b = −g·a/b² = −g·y/b
   });
@@ -80,23 +155,32 @@ Var div(Var a, Var b) {
 
 Var neg(Var a) {
   Tape& t = a.tape();
-  Var y = t.push("neg", a.shape(), {a}, [](Tape& t, const Node& n) { t.accumulate(n.in[0], -n.grad); });
-  assign_in_place(t.node(y.index()).value, -a.value());
+  Var y = t.push("neg", a.shape(), {a}, [](Tape& t, const Node& n) {
+    const real* g = n.grad.data();
+    accumulate_map(t, n.in[0], [g](std::size_t k) { return -g[k]; });
+  });
+  map_into(t.node(y.index()).value, a.value(), [](real v) { return -v; });
   return y;
 }
 
 Var scale(Var a, real s) {
   Tape& t = a.tape();
-  Var y = t.push("scale", a.shape(), {a}, [](Tape& t, const Node& n) { t.accumulate(n.in[0], n.k[0] * n.grad); });
+  Var y = t.push("scale", a.shape(), {a}, [](Tape& t, const Node& n) {
+    const real c = n.k[0], *g = n.grad.data();
+    accumulate_map(t, n.in[0], [c, g](std::size_t k) { return c * g[k]; });
+  });
   t.node(y.index()).k[0] = s;
-  assign_in_place(t.node(y.index()).value, s * a.value());
+  map_into(t.node(y.index()).value, a.value(), [s](real v) { return s * v; });
   return y;
 }
 
 Var add_scalar(Var a, real s) {
   Tape& t = a.tape();
-  Var y = t.push("add_scalar", a.shape(), {a}, [](Tape& t, const Node& n) { t.accumulate(n.in[0], n.grad); });
-  assign_in_place(t.node(y.index()).value, a.value() + s);
+  Var y = t.push("add_scalar", a.shape(), {a}, [](Tape& t, const Node& n) {
+    const real* g = n.grad.data();
+    accumulate_map(t, n.in[0], [g](std::size_t k) { return g[k]; });
+  });
+  map_into(t.node(y.index()).value, a.value(), [s](real v) { return v + s; });
   return y;
 }
 
@@ -110,9 +194,10 @@ Var exp(Var x) {
 Var log(Var x) {
   Tape& t = x.tape();
   Var y = t.push("log", x.shape(), {x}, [](Tape& t, const Node& n) {
-    t.accumulate(n.in[0], n.grad / t.value(n.in[0]));
+    const real *g = n.grad.data(), *X = t.node(n.in[0]).val().data();
+    accumulate_map(t, n.in[0], [g, X](std::size_t k) { return g[k] / X[k]; });
   });
-  assign_in_place(t.node(y.index()).value, xt::log(x.value()));
+  map_into(t.node(y.index()).value, x.value(), [](real v) { return std::log(v); });
   return y;
 }
 
@@ -130,10 +215,11 @@ Var pow(Var x, real p) {
   Var y = t.push("pow", x.shape(), {x}, [](Tape& t, const Node& n) {
     const real p = n.k[0];
     if (p == real(0)) return;  // d(x⁰)/dx = 0, as PyTorch
-    t.accumulate(n.in[0], n.grad * p * xt::pow(t.value(n.in[0]), p - real(1)));
+    const real *g = n.grad.data(), *X = t.node(n.in[0]).val().data();
+    accumulate_map(t, n.in[0], [g, X, p](std::size_t k) { return g[k] * p * std::pow(X[k], p - real(1)); });
   });
   t.node(y.index()).k[0] = p;
-  assign_in_place(t.node(y.index()).value, xt::pow(x.value(), p));
+  map_into(t.node(y.index()).value, x.value(), [p](real v) { return std::pow(v, p); });
   return y;
 }
 
@@ -141,10 +227,11 @@ Var abs(Var x) {
   Tape& t = x.tape();
   Var y = t.push("abs", x.shape(), {x}, [](Tape& t, const Node& n) {
     // PyTorch's grad·sgn(x): sgn(0) = 0, and sgn(NaN) = 0 (xt::sign(NaN) is NaN).
-    const Tensor& X = t.value(n.in[0]);
-    t.accumulate(n.in[0], n.grad * (xt::cast<real>(X > real(0)) - xt::cast<real>(X < real(0))));
+    const real *g = n.grad.data(), *X = t.node(n.in[0]).val().data();
+    accumulate_map(t, n.in[0],
+                   [g, X](std::size_t k) { return g[k] * (real(X[k] > real(0)) - real(X[k] < real(0))); });
   });
-  assign_in_place(t.node(y.index()).value, xt::abs(x.value()));
+  map_into(t.node(y.index()).value, x.value(), [](real v) { return std::abs(v); });
   return y;
 }
 
@@ -154,8 +241,8 @@ Var clamp(Var x, real lo, real hi) {
                                 "] are not an interval");
   Tape& t = x.tape();
   Var y = t.push("clamp", x.shape(), {x}, [](Tape& t, const Node& n) {
-    const Tensor& X = t.value(n.in[0]);
-    t.accumulate(n.in[0], xt::where(X >= n.k[0] && X <= n.k[1], n.grad, real(0)));
+    const real lo = n.k[0], hi = n.k[1], *g = n.grad.data(), *X = t.node(n.in[0]).val().data();
+    accumulate_map(t, n.in[0], [=](std::size_t k) { return X[k] >= lo && X[k] <= hi ? g[k] : real(0); });
   });
   Node& nd = t.node(y.index());
   nd.k[0] = lo;
@@ -170,9 +257,10 @@ Var clamp(Var x, real lo, real hi) {
 Var tanh(Var x) {
   Tape& t = x.tape();
   Var y = t.push("tanh", x.shape(), {x}, [](Tape& t, const Node& n) {
-    t.accumulate(n.in[0], n.grad * (real(1) - n.value * n.value));
+    const real *g = n.grad.data(), *Y = n.value.data();
+    accumulate_map(t, n.in[0], [g, Y](std::size_t k) { return g[k] * (real(1) - Y[k] * Y[k]); });
   });
-  assign_in_place(t.node(y.index()).value, xt::tanh(x.value()));
+  map_into(t.node(y.index()).value, x.value(), [](real v) { return std::tanh(v); });
   return y;
 }
 
@@ -202,7 +290,7 @@ Var relu(Var x) {
 Var leaky_relu(Var x, real negative_slope) {
   Tape& t = x.tape();
   Var y = t.push("leaky_relu", x.shape(), {x}, [](Tape& t, const Node& n) {
-    const Tensor& X = t.value(n.in[0]);
+    const Tensor& X = t.node(n.in[0]).val();
     t.accumulate(n.in[0], xt::where(X > real(0), n.grad, n.k[0] * n.grad));
   });
   Node& nd = t.node(y.index());
@@ -215,7 +303,7 @@ Var softplus(Var x, real beta, real threshold) {
   if (!(beta > 0)) throw std::invalid_argument("softplus: beta must be > 0, got " + std::to_string(beta));
   Tape& t = x.tape();
   Var y = t.push("softplus", x.shape(), {x}, [](Tape& t, const Node& n) {
-    const Tensor& X = t.value(n.in[0]);
+    const Tensor& X = t.node(n.in[0]).val();
     const real b = n.k[0], th = n.k[1];
     // PyTorch softplus_backward: z = e^{βx}; grad·z/(z+1), or grad where βx > threshold. (Not
     // 1 − e^{−βy}: that cancels to 0 for βx < −37 and loses digits well before.)

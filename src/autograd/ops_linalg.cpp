@@ -7,6 +7,8 @@
 #include "mtlgrad/autograd/ops.hpp"
 #include "mtlgrad/core/blas.hpp"
 
+#include "tape_nodes.hpp"
+
 namespace mtlgrad {
 
 Var matmul(Var a, Var b) {
@@ -17,7 +19,7 @@ Var matmul(Var a, Var b) {
                                 std::to_string(B.shape(0)) + ")");
   Tape& t = a.tape();
   Var y = t.push("matmul", {A.shape(0), B.shape(1)}, {a, b}, [](Tape& t, const Node& n) {
-    const Tensor &A = t.value(n.in[0]), &B = t.value(n.in[1]);
+    const Tensor &A = t.node(n.in[0]).val(), &B = t.node(n.in[1]).val();
     if (Tensor* dA = t.grad_buffer(n.in[0])) blas::gemm("matmul backward", n.grad, false, B, true, *dA, 1, 1);  // [m,n]×[n,k]
     if (Tensor* dB = t.grad_buffer(n.in[1])) blas::gemm("matmul backward", A, true, n.grad, false, *dB, 1, 1);  // [k,m]×[m,n]
   });
@@ -32,7 +34,7 @@ Var affine(Var x, Var w, Var b) {
                                 shape_str(B) + " do not fit x·W + b (expected [B,in], [in,out], [1,out])");
   Tape& t = x.tape();
   Var y = t.push("affine", {X.shape(0), W.shape(1)}, {x, w, b}, [](Tape& t, const Node& n) {
-    const Tensor &X = t.value(n.in[0]), &W = t.value(n.in[1]);
+    const Tensor &X = t.node(n.in[0]).val(), &W = t.node(n.in[1]).val();
     if (Tensor* dX = t.grad_buffer(n.in[0])) blas::gemm("affine backward", n.grad, false, W, true, *dX, 1, 1);  // [B,out]×[out,in]
     if (Tensor* dW = t.grad_buffer(n.in[1])) blas::gemm("affine backward", X, true, n.grad, false, *dW, 1, 1);  // [in,B]×[B,out]
     if (t.node(n.in[2]).requires_grad) t.accumulate(n.in[2], xt::sum(n.grad, {0}, xt::keep_dims));
@@ -115,7 +117,7 @@ Var concat(const char* op, const std::vector<Var>& xs, std::size_t dim) {
     std::size_t off = 0;
     for (std::size_t k = 1; k < n.ints.size(); ++k) {
       const auto i = std::uint32_t(n.ints[k]);
-      const std::size_t len = t.value(i).shape(dim);
+      const std::size_t len = t.node(i).val().shape(dim);
       if (dim) t.accumulate(i, xt::view(n.grad, xt::all(), xt::range(off, off + len)));
       else t.accumulate(i, xt::view(n.grad, xt::range(off, off + len), xt::all()));
       off += len;

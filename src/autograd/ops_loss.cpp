@@ -4,6 +4,8 @@
 #include "broadcast.hpp"
 #include "mtlgrad/autograd/ops.hpp"
 
+#include "tape_nodes.hpp"
+
 namespace mtlgrad {
 namespace detail {
 void log_softmax_rows(const Tensor& x, Tensor& y);
@@ -16,7 +18,7 @@ Var mse(Var pred, Var target) {
   if (pred.value().size() == 0) throw std::invalid_argument("mse: empty prediction " + shape_str(pred.value()));
   Tape& t = pred.tape();
   Var y = t.push("mse", {1, 1}, {pred, target}, [](Tape& t, const Node& n) {
-    const Tensor &P = t.value(n.in[0]), &T = t.value(n.in[1]);
+    const Tensor &P = t.node(n.in[0]).val(), &T = t.node(n.in[1]).val();
     const real c = real(2) * n.grad(0, 0) / real(P.size());
     t.accumulate(n.in[0], c * (P - T));  // ∂p = 2(p − t)/N · g
     t.accumulate(n.in[1], c * (T - P));  // ∂t = −∂p
@@ -74,7 +76,7 @@ Var binary_cross_entropy_with_logits(Var logits, const Tensor& targets) {
   if (X.size() == 0) throw std::invalid_argument("binary_cross_entropy_with_logits: empty input");
   Tape& t = logits.tape();
   Var y = t.push("binary_cross_entropy_with_logits", {1, 1}, {logits}, [](Tape& t, const Node& n) {
-    const Tensor& X = t.value(n.in[0]);
+    const Tensor& X = t.node(n.in[0]).val();
     const real c = n.grad(0, 0) / real(X.size());
     t.accumulate(n.in[0], c * (real(1) / (real(1) + xt::exp(-X)) - n.saved));  // (σ(x) − t)/N
   });

@@ -5,6 +5,8 @@
 #include "broadcast.hpp"
 #include "mtlgrad/autograd/ops.hpp"
 
+#include "tape_nodes.hpp"
+
 namespace mtlgrad {
 
 Var sum(Var x) {

@@ -1,10 +1,37 @@
 #include "mtlgrad/autograd/tape.hpp"
 
+#include "tape_nodes.hpp"
+
 #include <xtensor/xnoalias.hpp>
 
 namespace mtlgrad {
 
-const Tensor& Var::value() const { return tape().value(index_); }
+Tape::Tape() : nodes_(std::make_unique<detail::TapeNodes>()) {}
+Tape::~Tape() = default;
+
+void Var::refuse() const {
+  if (!tape_) throw std::logic_error("Var: used before being assigned a node");
+  throw std::logic_error("Var: stale: node " + std::to_string(index_) + " was recorded before the tape's clear() (" +
+                         "recording " + std::to_string(generation_) + ", the tape is at " +
+                         std::to_string(tape_->generation_) + "); record it again after clear()");
+}
+
+// The inspection API checks its index: a caller outside the ops has no other guard.
+const Node& Tape::inspect(const char* what, std::uint32_t i) const {
+  if (i >= size_)
+    throw std::out_of_range(std::string("Tape::") + what + ": node " + std::to_string(i) + " of a recording of " +
+                            std::to_string(size_) + " nodes");
+  return node(i);
+}
+
+const char* Tape::op(std::uint32_t i) const { return inspect("op", i).op; }
+
+std::vector<std::uint32_t> Tape::inputs(std::uint32_t i) const {
+  const Node& n = inspect("inputs", i);
+  return std::vector<std::uint32_t>(n.in, n.in + n.n_in);
+}
+
+const Tensor& Tape::value(std::uint32_t i) const { return inspect("value", i).val(); }
 
 real Var::item() const {
   const Tensor& v = value();
@@ -15,8 +42,13 @@ real Var::item() const {
 }
 
 Node& Tape::next_node() {
-  if (size_ == nodes_.size()) nodes_.emplace_back();
-  Node& n = nodes_[size_++];
+  if (size_ == slots_.size()) {
+    nodes_->emplace_back();
+    slots_.push_back(&nodes_->back());
+    values_.push_back(nullptr);
+  }
+  Node& n = *slots_[size_];
+  values_[size_++] = &n.value;
   n.ref = nullptr;
   n.param = nullptr;
   n.live = false;
@@ -30,6 +62,7 @@ Var Tape::bind(const char* op, const Tensor& value, bool requires_grad) {
   Node& n = next_node();
   n.op = op;
   n.ref = &value;
+  values_[size_ - 1] = &value;
   n.requires_grad = requires_grad;
   return Var(this, std::uint32_t(size_ - 1));
 }
@@ -38,9 +71,9 @@ Var Tape::leaf(const Tensor& value) { return bind("leaf", value, true); }
 
 Var Tape::param(Parameter& p) {
   for (std::size_t i = 0; i < size_; ++i)
-    if (nodes_[i].param == &p) return Var(this, std::uint32_t(i));
+    if (node(std::uint32_t(i)).param == &p) return Var(this, std::uint32_t(i));
   Var v = leaf(p.value);
-  Node& n = nodes_[v.index()];
+  Node& n = node(v.index());
   n.op = "param";
   n.param = &p;
   return v;
@@ -66,7 +99,7 @@ Var Tape::push(const char* op, const Shape& shape, std::initializer_list<Var> in
   bool rg = false;
   for (const Var& v : inputs) {
     n.in[n.n_in++] = v.index();
-    rg = rg || nodes_[v.index()].requires_grad;
+    rg = rg || node(v.index()).requires_grad;
   }
   n.requires_grad = rg;
   n.backward = backward;
@@ -74,7 +107,7 @@ Var Tape::push(const char* op, const Shape& shape, std::initializer_list<Var> in
 }
 
 Tensor* Tape::grad_buffer(std::uint32_t i) {
-  Node& n = nodes_[i];
+  Node& n = node(std::uint32_t(i));
   if (!n.requires_grad) return nullptr;
   if (!n.live) {
     const Tensor& v = n.val();
@@ -88,14 +121,14 @@ Tensor* Tape::grad_buffer(std::uint32_t i) {
 void Tape::run_backward(Var out, const Tensor& seed) {
   if (&out.tape() != this) throw std::invalid_argument("backward: the output belongs to another tape");
   const std::uint32_t root = out.index();
-  const Tensor& v = nodes_[root].val();
+  const Tensor& v = node(root).val();
   if (seed.shape(0) != v.shape(0) || seed.shape(1) != v.shape(1))
     throw std::invalid_argument("backward: seed shape " + shape_str(seed) + " differs from output shape " +
                                 shape_str(v));
-  for (std::size_t i = 0; i <= root; ++i) nodes_[i].live = false;
+  for (std::size_t i = 0; i <= root; ++i) node(std::uint32_t(i)).live = false;
   accumulate(root, seed);
   for (std::size_t i = root + 1; i-- > 0;) {
-    const Node& n = nodes_[i];
+    const Node& n = node(std::uint32_t(i));
     if (n.live && n.backward) n.backward(*this, n);
   }
 }
@@ -110,7 +143,7 @@ void Tape::backward(Var out) {
 void Tape::backward(Var out, const Tensor& seed) {
   run_backward(out, seed);
   for (std::size_t i = 0; i <= out.index(); ++i) {
-    Node& n = nodes_[i];
+    Node& n = node(std::uint32_t(i));
     if (!n.param || !n.live) continue;
     Tensor& g = n.param->grad;
     if (g.shape(0) != n.grad.shape(0) || g.shape(1) != n.grad.shape(1)) g = zeros(shape_of(n.grad));
@@ -132,7 +165,7 @@ void Tape::grad(Var out, const Tensor& seed, const std::vector<Var>& wrt, std::v
   result.resize(wrt.size());
   for (std::size_t k = 0; k < wrt.size(); ++k) {
     if (&wrt[k].tape() != this) throw std::invalid_argument("grad: a variable belongs to another tape");
-    const Node& n = nodes_[wrt[k].index()];
+    const Node& n = node(wrt[k].index());
     const Shape s = shape_of(n.val());
     if (result[k].shape(0) != s[0] || result[k].shape(1) != s[1]) result[k].resize(s);
     if (n.live && wrt[k].index() <= out.index()) xt::noalias(result[k]) = n.grad;

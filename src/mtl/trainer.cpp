@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "mtlgrad/core/blas.hpp"
+#include "mtlgrad/core/detail/assign.hpp"
 #include "mtlgrad/core/options.hpp"
 #include "mtlgrad/core/serialize.hpp"
 #include "mtlgrad/core/stored_state.hpp"

@@ -5,6 +5,9 @@
 #include "mtlgrad/autograd/ops.hpp"
 #include "mtlgrad/core/rng.hpp"
 
+// White box: the buffer-reuse test reads the nodes, which the installed headers keep opaque.
+#include "../../src/autograd/tape_nodes.hpp"
+
 using namespace mtlgrad;
 
 namespace {

@@ -26,19 +26,23 @@
 /// generation, and a Var of an older one throws std::logic_error when used ("stale Var").
 
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <xtensor/xnoalias.hpp>
 
 #include "mtlgrad/core/tensor.hpp"
 
 namespace mtlgrad {
 
 class Tape;
+/// A recorded operation. Its layout is the op implementations' business: it is defined in
+/// src/autograd/tape_nodes.hpp, which is not installed; a program inspects a tape through
+/// Tape::op, Tape::inputs and Tape::value.
 struct Node;
+namespace detail {
+struct TapeNodes;
+}
 
 /// A named trainable tensor owned by a Module (or anyone). Tape::backward accumulates into grad.
 struct Parameter {
@@ -53,24 +57,6 @@ struct Parameter {
 
 /// The VJP of a node: reads node.grad (∂L/∂output) and accumulates into its inputs' gradients.
 using Backward = void (*)(Tape& tape, const Node& node);
-
-struct Node {
-  const char* op = "";
-  Tensor value;                    ///< the result (unused by leaves bound to an outside tensor)
-  const Tensor* ref = nullptr;     ///< leaves: the bound tensor (not copied)
-  Parameter* param = nullptr;      ///< leaves bound with Tape::param
-  Tensor grad;                     ///< ∂L/∂value during a backward (valid when `live`)
-  bool live = false;               ///< grad holds a value in the current backward
-  bool requires_grad = false;      ///< a leaf, or depends on one
-  std::uint8_t n_in = 0;
-  std::uint32_t in[3] = {0, 0, 0};  ///< input node indices
-  real k[2] = {0, 0};              ///< op constants (exponent, clamp bounds, slope, ...)
-  Tensor saved;                    ///< op-specific saved tensor (softmax, mask, ...)
-  std::vector<std::size_t> ints;   ///< op-specific integers (labels, slice bounds, ...)
-  Backward backward = nullptr;
-
-  const Tensor& val() const { return ref ? *ref : value; }
-};
 
 /// A handle to a node of a tape.
 class Var {
@@ -95,6 +81,10 @@ class Var {
   bool valid() const { return tape_ != nullptr; }
 
  private:
+  /// Throws the logic_error of an invalid or stale Var: out of line, so that tape()'s check
+  /// inlines into every op (the check was 12% of the toy's step while tape() carried the message).
+  [[noreturn]] void refuse() const;
+
   Tape* tape_ = nullptr;
   std::uint32_t index_ = 0;
   std::uint32_t generation_ = 0;
@@ -102,7 +92,8 @@ class Var {
 
 class Tape {
  public:
-  Tape() = default;
+  Tape();
+  ~Tape();
   Tape(const Tape&) = delete;
   Tape& operator=(const Tape&) = delete;
 
@@ -137,13 +128,21 @@ class Tape {
   /// Counts the clear() calls: a Var remembers the generation it was recorded in.
   std::uint32_t generation() const { return generation_; }
 
-  // ---- for op implementations -------------------------------------------------------------
+  // ---- inspection ---------------------------------------------------------------------------
+  /// The op name of node i ("leaf", "param", "input", "constant", "matmul", ...), its input node
+  /// indices in argument order, and its value (a leaf's bound tensor itself). Node i of the
+  /// current recording, in creation order (a topological order); throws std::out_of_range for
+  /// i >= size().
+  const char* op(std::uint32_t i) const;
+  std::vector<std::uint32_t> inputs(std::uint32_t i) const;
+  const Tensor& value(std::uint32_t i) const;
+
+  // ---- for op implementations (src/autograd; defined with Node in tape_nodes.hpp) ------------
   /// Appends a node computing `op` of `inputs`, its value resized to `shape` (contents
   /// unspecified: the op writes them). Returns its handle.
   Var push(const char* op, const Shape& shape, std::initializer_list<Var> inputs, Backward backward);
-  Node& node(std::uint32_t i) { return nodes_[i]; }
-  const Node& node(std::uint32_t i) const { return nodes_[i]; }
-  const Tensor& value(std::uint32_t i) const { return nodes_[i].val(); }
+  Node& node(std::uint32_t i) { return *slots_[i]; }
+  const Node& node(std::uint32_t i) const { return *slots_[i]; }
   /// Adds `contribution` (an xtensor expression of the input's shape) to input i's gradient.
   template <class E>
   void accumulate(std::uint32_t i, const E& contribution);
@@ -153,12 +152,17 @@ class Tape {
 
  private:
   Node& next_node();
+  const Node& inspect(const char* what, std::uint32_t i) const;
   /// A leaf bound to an outside tensor (leaf, param, input).
   Var bind(const char* op, const Tensor& value, bool requires_grad);
   void run_backward(Var out, const Tensor& seed);
   friend class Var;
 
-  std::deque<Node> nodes_;
+  std::unique_ptr<detail::TapeNodes> nodes_;  // a std::deque<Node>: nodes never move
+  // Node i and its value (its own, or the tensor a leaf is bound to), one load away: the deque's
+  // own indexing and an out-of-line Var::value() were 10% of a step of 1×1 ops (the toy).
+  std::vector<Node*> slots_;
+  std::vector<const Tensor*> values_;
   std::size_t size_ = 0;
   std::uint32_t generation_ = 0;
 };
@@ -167,27 +171,10 @@ inline Var::Var(Tape* tape, std::uint32_t index)
     : tape_(tape), index_(index), generation_(tape ? tape->generation() : 0) {}
 
 inline Tape& Var::tape() const {
-  if (!tape_) throw std::logic_error("Var: used before being assigned a node");
-  if (generation_ != tape_->generation_)
-    throw std::logic_error("Var: stale: node " + std::to_string(index_) + " was recorded before the tape's clear() (" +
-                           "recording " + std::to_string(generation_) + ", the tape is at " +
-                           std::to_string(tape_->generation_) + "); record it again after clear()");
+  if (!tape_ || generation_ != tape_->generation_) refuse();
   return *tape_;
 }
 
-template <class E>
-void Tape::accumulate(std::uint32_t i, const E& contribution) {
-  Node& n = nodes_[i];
-  if (!n.requires_grad) return;
-  if (!n.live) {
-    // First contribution in this backward: 0 + contribution, written directly (assign_in_place
-    // sizes the buffer). Every contribution has the shape of the node's value (the ops reduce
-    // broadcasts first).
-    assign_in_place(n.grad, contribution);
-    n.live = true;
-  } else {
-    add_in_place(n.grad, contribution);
-  }
-}
+inline const Tensor& Var::value() const { return *tape().values_[index_]; }
 
 }  // namespace mtlgrad
