@@ -23,8 +23,9 @@ draws its own start, the toy uses seeds 0..4 × 4 fixed starts). Per method and 
   - w_1 (and w_2 for 3 tasks): the weight of task 1 at the closest Pareto point, averaged: where on
     the front the method lands; its spread over all runs (the sample std) says whether it lands in
     one place or follows the start.
-A run that diverged (no final losses), or ended with non-finite parameters (a null distance), counts
-as a miss with distance +inf and adds no volume.
+A run that failed (diverged, or refused the problem, e.g. a stage that takes the log of a loss on the
+toy's negative losses: an error.txt and no summary.json), or ended with non-finite parameters (a null
+distance), counts as a miss with distance +inf and adds no volume; the tables count the failed runs.
 
 mean ± 95 % CI: over the 5 replicate values, Student's t interval, mean ± t(0.975, n − 1)·s/√n.
 
@@ -145,18 +146,29 @@ def stages(listing):
     return [a["name"] for a in listing["aggregators"] if not any(o.get("required") for o in a.get("schema", []))]
 
 
+def read_run(d):
+    """(sweep_run.json, summary) of a run directory; a run that failed without a summary (its
+    error.txt) has the summary {"status": "failed"}; None for a run not (yet) finished."""
+    sr, sm, err = (os.path.join(d, n) for n in ("sweep_run.json", "summary.json", "error.txt"))
+    if not os.path.isfile(sr) or not (os.path.isfile(sm) or os.path.isfile(err)):
+        return None
+    with open(sr) as f:
+        run = json.load(f)
+    if not os.path.isfile(sm):
+        return run, {"status": "failed"}
+    with open(sm) as f:
+        return run, json.load(f)
+
+
 def load_problem(path):
     """{method: {replicate: [run dicts]}} from one sweep directory."""
     out = {}
     for name in sorted(os.listdir(path)):
-        d = os.path.join(path, name)
-        sr, sm = os.path.join(d, "sweep_run.json"), os.path.join(d, "summary.json")
-        if not (os.path.isfile(sr) and os.path.isfile(sm)):
+        r = read_run(os.path.join(path, name))
+        if r is None:
             continue
-        with open(sr) as f:
-            assignment = dict((k, v) for k, v in json.load(f)["assignment"])
-        with open(sm) as f:
-            s = json.load(f)
+        assignment = dict((k, v) for k, v in r[0]["assignment"])
+        s = r[1]
         method = assignment.get("aggregator.name", "sum")
         seed = int(assignment.get("seed", 0))
         out.setdefault(method, {}).setdefault(seed % REPLICATES, []).append(s)
@@ -183,7 +195,7 @@ def replicate_values(runs):
             pts.append(s["final_losses"])
     hv = hypervolume(pts, ref) if pts and ref else 0.0
     return {"distance": float(np.mean(dist)), "off_set": float(np.mean(off)), "hit": float(np.mean(hits)), "hypervolume": hv, "weights": weights,
-            "runs": len(runs), "diverged": sum(1 for s in runs if s.get("status") != "finished"), "tolerance": tol}
+            "runs": len(runs), "failed": sum(1 for s in runs if s.get("status") != "finished"), "tolerance": tol}
 
 
 def fmt(m, h, digits=3):
@@ -214,7 +226,7 @@ def report(runs_dir, out_dir):
         reps = sorted(set().union(*[set(v) for v in per.values()]))
         T = None
         md += [f"## {prob}", ""]
-        header = "| stage | distance | hit rate | hypervolume | w₁ (spread) | diverged | vs sum: distance | vs sum: hypervolume |"
+        header = "| stage | distance | hit rate | hypervolume | w₁ (spread) | failed | vs sum: distance | vs sum: hypervolume |"
         md += [header, "|" + "---|" * 8]
         means_d, means_h = {}, {}
         for m in sorted(per):
@@ -240,7 +252,7 @@ def report(runs_dir, out_dir):
                 cmp_d = f"{verdict(lo, hi, False)} [{lo:.2g}, {hi:.2g}]" if not math.isnan(lo) else "n/a"
                 lo, hi = bootstrap_ci(dv)
                 cmp_h = f"{verdict(lo, hi, True)} [{lo:.2g}, {hi:.2g}]" if not math.isnan(lo) else "n/a"
-            div = sum(vals[r]["diverged"] for r in vals)
+            div = sum(vals[r]["failed"] for r in vals)
             nruns = sum(vals[r]["runs"] for r in vals)
             wcell = f"{np.mean(w1):.2f} ({np.std(w1, ddof=1) if len(w1) > 1 else 0:.2f})" if w1 else "—"
             md.append(f"| {m} | {fmt(dm, dh)} | {fmt(hm, hh, 2)} | {fmt(vm, vh, 4)} | {wcell} | {div}/{nruns} | {cmp_d} | {cmp_h} |")
@@ -248,7 +260,7 @@ def report(runs_dir, out_dir):
                              "hit_ci95": hh, "hypervolume_mean": vm, "hypervolume_ci95": vh,
                              "w1_mean": float(np.mean(w1)) if w1 else math.nan,
                              "w1_std": float(np.std(w1, ddof=1)) if len(w1) > 1 else math.nan,
-                             "diverged": div, "runs": nruns, "vs_sum_distance": cmp_d, "vs_sum_hypervolume": cmp_h})
+                             "failed": div, "runs": nruns, "vs_sum_distance": cmp_d, "vs_sum_hypervolume": cmp_h})
         tol = next((v["tolerance"] for reps_ in per.values() for v in reps_.values() if v["tolerance"]), None)
         md += ["", f"Hit: distance ≤ {tol}. Reference point of the hypervolume: "
                "(" + ", ".join(f"{v:g}" for v in next((s['pareto']['reference'] for reps_ in data.values() for rs in reps_.values()
@@ -287,14 +299,11 @@ def load_study(section):
     methods, single = {}, {}
     runs = [os.path.join(path, name) for path in section.split("+") for name in sorted(os.listdir(path))]
     for d in runs:
-        sr, sm = os.path.join(d, "sweep_run.json"), os.path.join(d, "summary.json")
-        if not (os.path.isfile(sr) and os.path.isfile(sm)):
+        r = read_run(d)
+        if r is None:
             continue
-        with open(sr) as f:
-            run = json.load(f)
+        run, summary = r
         assignment = dict((k, v) for k, v in run["assignment"])
-        with open(sm) as f:
-            summary = json.load(f)
         seed = int(assignment.get("seed", 0))
         if run.get("baseline_task", -1) >= 0:
             single.setdefault(int(run["baseline_task"]), {})[seed] = summary
@@ -341,7 +350,9 @@ def study(out_md, title, dirs):
         methods, single = load_study(path)
         if not methods:
             continue
-        any_run = next(iter(next(iter(methods.values())).values()))
+        any_run = next((r for runs in methods.values() for r in runs.values() if r.get("status") == "finished"), None)
+        if any_run is None:
+            continue
         names = any_run.get("task_names", [])
         T = len(names)
         kinds = ["acc" if task_metric(any_run, i)[1] else "test loss" for i in range(T)]

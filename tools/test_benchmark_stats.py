@@ -60,7 +60,7 @@ class Stats(unittest.TestCase):
         self.assertEqual(v["off_set"], math.inf)
         self.assertEqual(v["hit"], 0.5)
         self.assertEqual(v["hypervolume"], 0.375)
-        self.assertEqual(v["diverged"], 1)
+        self.assertEqual(v["failed"], 1)
         # Non-finite parameters (null distance and weights, a null loss): a miss, no volume, no crash.
         bad = {"status": "finished", "final_losses": [None, 0.5],
                "pareto": {"distance": None, "hit": False, "reference": [1, 1], "tolerance": 0.01, "weights": [None, None]}}
@@ -74,6 +74,17 @@ class Stats(unittest.TestCase):
         v = bs.replicate_values([runs[0], dict(runs[0], pareto=dict(runs[0]["pareto"], distance=0.004))])
         self.assertEqual(v["off_set"], 0.0)
         self.assertEqual(v["distance"], 0.002)
+
+    def test_read_run_counts_a_failed_run(self):
+        # A run that refused the problem has error.txt and no summary.json: "failed", not absent; a
+        # run without either (not run yet, or interrupted) is absent.
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "sweep_run.json"), "w") as f:
+                json.dump({"assignment": [["aggregator.name", "stch"], ["seed", 0]]}, f)
+            self.assertIsNone(bs.read_run(d))
+            with open(os.path.join(d, "error.txt"), "w") as f:
+                f.write("stch: observe_losses: loss of task 1 is -19.4\n")
+            self.assertEqual(bs.read_run(d)[1], {"status": "failed"})
 
     def test_delta_m(self):
         # Task 0 an accuracy (0.8 against the single-task 0.75: +0.05/0.75), task 1 a loss (2.0
