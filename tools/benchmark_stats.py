@@ -348,10 +348,10 @@ def study(out_md, title, dirs):
     rows_csv = []
     for path in dirs:
         methods, single = load_study(path)
-        if not methods:
-            continue
         any_run = next((r for runs in methods.values() for r in runs.values() if r.get("status") == "finished"), None)
         if any_run is None:
+            failed = sum(len(runs) for runs in list(methods.values()) + list(single.values()))
+            md += [f"## {section_name(path)}", "", f"No finished run ({failed} failed).", ""]
             continue
         names = any_run.get("task_names", [])
         T = len(names)
