@@ -50,7 +50,8 @@ better), the loss of a regression task (lower is better); per seed
 (l_i = 1 for a loss, 0 for an accuracy; M_single,i the single-task baseline of task i under the same
 seed), the sweep table's Δm but per seed, so positive = better than single-task training. Each
 cell mean ± 95 % t-interval over the seeds; vs sum: the exact paired bootstrap above on the per-seed
-differences of Δm (method − sum, same seed). A run that did not finish is counted and left out.
+differences of Δm (method − sum, same seed). A run that did not finish is counted and left out; a
+seed without both baselines has no Δm (the cell says over how many seeds Δm is, when fewer).
 
 Ranking: per problem the methods by mean distance (ties share the mean rank), then the mean rank
 over the problems; the same by hypervolume.
@@ -372,19 +373,20 @@ def study(out_md, title, dirs):
                 cells.append(fmt(mm, hh, 4))
                 row[f"{kinds[i].replace(' ', '_')}_{names[i]}_mean"], row[f"{kinds[i].replace(' ', '_')}_{names[i]}_ci95"] = mm, hh
             baseline_row = m.startswith("single-task ")
-            dms = {s: delta_m(ok[s], single, s, T) for s in seeds}
+            # A seed whose baselines did not finish has no Δm: left out of Δm and of the comparison.
+            dms = {s: v for s in seeds for v in [delta_m(ok[s], single, s, T)] if math.isfinite(v)}
             dm, dh = (math.nan, math.nan) if baseline_row else mean_ci(list(dms.values()))
             cmp = "—"
             if not baseline_row and m != "sum" and ok_sum:
                 sums = {s: delta_m(ok_sum[s], single, s, T) for s in ok_sum}
-                diffs = [dms[s] - sums[s] for s in seeds if s in sums]
+                diffs = [dms[s] - sums[s] for s in dms if s in sums and math.isfinite(sums[s])]
                 lo, hi = bootstrap_ci(diffs)
                 cmp = f"{verdict(lo, hi, True)} [{lo:.2g}, {hi:.2g}]" if not math.isnan(lo) else "n/a"
             secs = [r["seconds"] for r in ok.values() if isinstance(r.get("seconds"), (int, float))]
             sec = f"{np.mean(secs):.1f}" if secs else "—"
             failed = f" ({row['failed']} failed)" if row["failed"] else ""
-            md.append(f"| {m} | {len(seeds)}{failed} | " + " | ".join(cells) +
-                      f" | {'—' if baseline_row else fmt(dm, dh, 3)} | {cmp} | {sec} |")
+            dcell = "—" if baseline_row else fmt(dm, dh, 3) + ("" if len(dms) == len(seeds) else f" (seeds {len(dms)})")
+            md.append(f"| {m} | {len(seeds)}{failed} | " + " | ".join(cells) + f" | {dcell} | {cmp} | {sec} |")
             row.update({"delta_m_mean": dm, "delta_m_ci95": dh, "vs_sum_delta_m": cmp,
                         "seconds_mean": float(np.mean(secs)) if secs else math.nan})
             rows_csv.append(row)

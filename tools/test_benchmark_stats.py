@@ -119,6 +119,14 @@ class Stats(unittest.TestCase):
             self.assertIn("| sum | 3 | 2 ± 2.5 | 2 ± 0 | -50 ± 1.2e+02 | — | 2.0 |", text)
             self.assertIn("| pcgrad | 3 | 1.9 ± 2.5 | 2 ± 0 | -45 ± 1.2e+02 | better [5, 5] | 2.0 |", text)
             self.assertIn("| single-task a | 3 |", text)
+            # Seed 2 loses its baseline of task b: Δm over seeds 0, 1 only (0 and −50 for sum:
+            # mean −25, t(0.975, 1)·35.36/√2 = 317.7), the comparison over those two seeds.
+            os.remove(os.path.join(d, "sw", "s12", "summary.json"))
+            bs.study(out, "T", [os.path.join(d, "sw")])
+            with open(out) as f:
+                text = f.read()
+            self.assertIn("| sum | 3 | 2 ± 2.5 | 2 ± 0 | -25 ± 3.2e+02 (seeds 2) | — | 2.0 |", text)
+            self.assertIn("| pcgrad | 3 | 1.9 ± 2.5 | 2 ± 0 | -20 ± 3.2e+02 (seeds 2) | better [5, 5] | 2.0 |", text)
             self.assertTrue(os.path.exists(os.path.join(d, "t.csv")))
 
     def test_stages_skip_required_options(self):
