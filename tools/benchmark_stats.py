@@ -5,6 +5,11 @@
                                                           defaults (no required option), one a line
     benchmark_stats.py report RUNS_DIR OUT_DIR            reads RUNS_DIR/<problem>/<run>/summary.json,
                                                           writes OUT_DIR/results.md and results.csv
+    benchmark_stats.py study OUT.md TITLE SWEEP_DIR...    the Δm study of sweeps run with --baselines
+                                                          (no known front: MMoE, LeNet MultiFashion),
+                                                          one section per sweep directory (or per
+                                                          DIR1+DIR2: their runs together), into OUT.md
+                                                          (and OUT.csv)
 
 Units. Every problem is run from 4 starts under each of 5 seeds; the 5 seeds are the replicates
 (a run's replicate is seed mod 5: the random-start problems use seeds 0..19, so that every run
@@ -18,8 +23,9 @@ draws its own start, the toy uses seeds 0..4 × 4 fixed starts). Per method and 
   - w_1 (and w_2 for 3 tasks): the weight of task 1 at the closest Pareto point, averaged: where on
     the front the method lands; its spread over all runs (the sample std) says whether it lands in
     one place or follows the start.
-A run that diverged (no final losses), or ended with non-finite parameters (a null distance), counts
-as a miss with distance +inf and adds no volume.
+A run that failed (diverged, or refused the problem, e.g. a stage that takes the log of a loss on the
+toy's negative losses: an error.txt and no summary.json), or ended with non-finite parameters (a null
+distance), counts as a miss with distance +inf and adds no volume; the tables count the failed runs.
 
 mean ± 95 % CI: over the 5 replicate values, Student's t interval, mean ± t(0.975, n − 1)·s/√n.
 
@@ -36,6 +42,16 @@ resamples with replacement of the n differences are enumerated (3125 for n = 5),
 percentile interval [q(0.025), q(0.975)] has no Monte-Carlo noise; "better" / "worse" when the
 interval excludes 0 (lower distance, higher hit rate and hypervolume are better), else "≈". With
 n = 5 this is a coarse screen (five differences of one sign are always "better" or "worse").
+
+Studies without a known front (`study`): the 5 seeds are the replicates. Per run the held-out
+metric of each task from summary.json eval: the accuracy of a classification task (higher is
+better), the loss of a regression task (lower is better); per seed
+  Δm = 100 · (1/T) Σ_i (−1)^{l_i} (M_i − M_single,i) / |M_single,i|
+(l_i = 1 for a loss, 0 for an accuracy; M_single,i the single-task baseline of task i under the same
+seed), the sweep table's Δm but per seed, so positive = better than single-task training. Each
+cell mean ± 95 % t-interval over the seeds; vs sum: the exact paired bootstrap above on the per-seed
+differences of Δm (method − sum, same seed). A run that did not finish is counted and left out; a
+seed without both baselines has no Δm (the cell says over how many seeds Δm is, when fewer).
 
 Ranking: per problem the methods by mean distance (ties share the mean rank), then the mean rank
 over the problems; the same by hypervolume.
@@ -131,18 +147,29 @@ def stages(listing):
     return [a["name"] for a in listing["aggregators"] if not any(o.get("required") for o in a.get("schema", []))]
 
 
+def read_run(d):
+    """(sweep_run.json, summary) of a run directory; a run that failed without a summary (its
+    error.txt) has the summary {"status": "failed"}; None for a run not (yet) finished."""
+    sr, sm, err = (os.path.join(d, n) for n in ("sweep_run.json", "summary.json", "error.txt"))
+    if not os.path.isfile(sr) or not (os.path.isfile(sm) or os.path.isfile(err)):
+        return None
+    with open(sr) as f:
+        run = json.load(f)
+    if not os.path.isfile(sm):
+        return run, {"status": "failed"}
+    with open(sm) as f:
+        return run, json.load(f)
+
+
 def load_problem(path):
     """{method: {replicate: [run dicts]}} from one sweep directory."""
     out = {}
     for name in sorted(os.listdir(path)):
-        d = os.path.join(path, name)
-        sr, sm = os.path.join(d, "sweep_run.json"), os.path.join(d, "summary.json")
-        if not (os.path.isfile(sr) and os.path.isfile(sm)):
+        r = read_run(os.path.join(path, name))
+        if r is None:
             continue
-        with open(sr) as f:
-            assignment = dict((k, v) for k, v in json.load(f)["assignment"])
-        with open(sm) as f:
-            s = json.load(f)
+        assignment = dict((k, v) for k, v in r[0]["assignment"])
+        s = r[1]
         method = assignment.get("aggregator.name", "sum")
         seed = int(assignment.get("seed", 0))
         out.setdefault(method, {}).setdefault(seed % REPLICATES, []).append(s)
@@ -169,7 +196,7 @@ def replicate_values(runs):
             pts.append(s["final_losses"])
     hv = hypervolume(pts, ref) if pts and ref else 0.0
     return {"distance": float(np.mean(dist)), "off_set": float(np.mean(off)), "hit": float(np.mean(hits)), "hypervolume": hv, "weights": weights,
-            "runs": len(runs), "diverged": sum(1 for s in runs if s.get("status") != "finished"), "tolerance": tol}
+            "runs": len(runs), "failed": sum(1 for s in runs if s.get("status") != "finished"), "tolerance": tol}
 
 
 def fmt(m, h, digits=3):
@@ -193,13 +220,14 @@ def report(runs_dir, out_dir):
     ranks_d, ranks_h = {}, {}
     for prob in problems:
         data = load_problem(os.path.join(runs_dir, prob))
-        if not data:
+        # A sweep without a known front (the LeNet study beside them) is not a problem of this table.
+        if not data or not any(s.get("pareto") for reps_ in data.values() for rs in reps_.values() for s in rs):
             continue
         per = {m: {r: replicate_values(v) for r, v in reps.items()} for m, reps in data.items()}
         reps = sorted(set().union(*[set(v) for v in per.values()]))
         T = None
         md += [f"## {prob}", ""]
-        header = "| stage | distance | hit rate | hypervolume | w₁ (spread) | diverged | vs sum: distance | vs sum: hypervolume |"
+        header = "| stage | distance | hit rate | hypervolume | w₁ (spread) | failed | vs sum: distance | vs sum: hypervolume |"
         md += [header, "|" + "---|" * 8]
         means_d, means_h = {}, {}
         for m in sorted(per):
@@ -225,7 +253,7 @@ def report(runs_dir, out_dir):
                 cmp_d = f"{verdict(lo, hi, False)} [{lo:.2g}, {hi:.2g}]" if not math.isnan(lo) else "n/a"
                 lo, hi = bootstrap_ci(dv)
                 cmp_h = f"{verdict(lo, hi, True)} [{lo:.2g}, {hi:.2g}]" if not math.isnan(lo) else "n/a"
-            div = sum(vals[r]["diverged"] for r in vals)
+            div = sum(vals[r]["failed"] for r in vals)
             nruns = sum(vals[r]["runs"] for r in vals)
             wcell = f"{np.mean(w1):.2f} ({np.std(w1, ddof=1) if len(w1) > 1 else 0:.2f})" if w1 else "—"
             md.append(f"| {m} | {fmt(dm, dh)} | {fmt(hm, hh, 2)} | {fmt(vm, vh, 4)} | {wcell} | {div}/{nruns} | {cmp_d} | {cmp_h} |")
@@ -233,7 +261,7 @@ def report(runs_dir, out_dir):
                              "hit_ci95": hh, "hypervolume_mean": vm, "hypervolume_ci95": vh,
                              "w1_mean": float(np.mean(w1)) if w1 else math.nan,
                              "w1_std": float(np.std(w1, ddof=1)) if len(w1) > 1 else math.nan,
-                             "diverged": div, "runs": nruns, "vs_sum_distance": cmp_d, "vs_sum_hypervolume": cmp_h})
+                             "failed": div, "runs": nruns, "vs_sum_distance": cmp_d, "vs_sum_hypervolume": cmp_h})
         tol = next((v["tolerance"] for reps_ in per.values() for v in reps_.values() if v["tolerance"]), None)
         md += ["", f"Hit: distance ≤ {tol}. Reference point of the hypervolume: "
                "(" + ", ".join(f"{v:g}" for v in next((s['pareto']['reference'] for reps_ in data.values() for rs in reps_.values()
@@ -266,6 +294,118 @@ def report(runs_dir, out_dir):
     os.replace(os.path.join(out_dir, "results.csv.tmp"), os.path.join(out_dir, "results.csv"))
 
 
+def load_study(section):
+    """({method: {seed: summary}}, {task: {seed: summary}}) of one section: a sweep directory with
+    baselines, or several joined by '+' (e.g. the sum-and-baselines sweep + the other stages')."""
+    methods, single = {}, {}
+    runs = [os.path.join(path, name) for path in section.split("+") for name in sorted(os.listdir(path))]
+    for d in runs:
+        r = read_run(d)
+        if r is None:
+            continue
+        run, summary = r
+        assignment = dict((k, v) for k, v in run["assignment"])
+        seed = int(assignment.get("seed", 0))
+        if run.get("baseline_task", -1) >= 0:
+            single.setdefault(int(run["baseline_task"]), {})[seed] = summary
+        else:
+            methods.setdefault(assignment.get("aggregator.name", "sum"), {})[seed] = summary
+    return methods, single
+
+
+def task_metric(summary, task):
+    """(value, higher_is_better) of a task's held-out metric: accuracy when it has one, else the loss."""
+    ev = summary.get("eval") or {}
+    acc = (ev.get("accuracy") or [None] * (task + 1))[task]
+    if isinstance(acc, (int, float)):
+        return float(acc), True
+    loss = (ev.get("loss") or [None] * (task + 1))[task]
+    return (float(loss) if isinstance(loss, (int, float)) else math.nan), False
+
+
+def delta_m(summary, baselines, seed, tasks):
+    terms = []
+    for i in range(tasks):
+        if i not in baselines or seed not in baselines[i]:
+            return math.nan
+        m, higher = task_metric(summary, i)
+        b, _ = task_metric(baselines[i][seed], i)
+        terms.append((1 if higher else -1) * (m - b) / abs(b))
+    return 100.0 * float(np.mean(terms))
+
+
+def section_name(section):
+    return "+".join(os.path.basename(os.path.normpath(p)) for p in section.split("+"))
+
+
+def study(out_md, title, dirs):
+    md = [f"# {title}", "",
+          "Produced by tools/benchmark_stats.py study from the runs (docs/benchmark.md says how to read it). Per "
+          "stage: the held-out metric of each task (accuracy of a classification task, loss of a regression task), "
+          "Δm (%) against the single-task baselines of the same seed (positive = better than single-task "
+          "training), mean ± 95 % t-interval over the seeds; vs sum: the exact paired bootstrap 95 % interval of "
+          "the mean per-seed difference of Δm (better / worse when it excludes 0, else ≈); s/run: the mean wall "
+          "time of a run as the run measured it (summary.json seconds; the machine was shared).", ""]
+    rows_csv = []
+    for path in dirs:
+        methods, single = load_study(path)
+        any_run = next((r for runs in methods.values() for r in runs.values() if r.get("status") == "finished"), None)
+        if any_run is None:
+            failed = sum(len(runs) for runs in list(methods.values()) + list(single.values()))
+            md += [f"## {section_name(path)}", "", f"No finished run ({failed} failed).", ""]
+            continue
+        names = any_run.get("task_names", [])
+        T = len(names)
+        kinds = ["acc" if task_metric(any_run, i)[1] else "test loss" for i in range(T)]
+        md += [f"## {section_name(path)}", "",
+               "| stage | seeds | " + " | ".join(f"{k} {n}" for k, n in zip(kinds, names)) +
+               " | Δm (%) | vs sum: Δm | s/run |", "|" + "---|" * (T + 5)]
+        groups = [(m, methods[m]) for m in sorted(methods)] + [(f"single-task {names[i]}", single[i]) for i in sorted(single)]
+        ok_sum = {s: r for s, r in methods.get("sum", {}).items() if r.get("status") == "finished"}
+        for m, runs in groups:
+            ok = {s: r for s, r in runs.items() if r.get("status") == "finished"}
+            seeds = sorted(ok)
+            cells = []
+            row = {"section": section_name(path), "stage": m, "seeds": len(seeds),
+                   "failed": len(runs) - len(ok)}
+            for i in range(T):
+                mm, hh = mean_ci([task_metric(ok[s], i)[0] for s in seeds])
+                cells.append(fmt(mm, hh, 4))
+                row[f"{kinds[i].replace(' ', '_')}_{names[i]}_mean"], row[f"{kinds[i].replace(' ', '_')}_{names[i]}_ci95"] = mm, hh
+            baseline_row = m.startswith("single-task ")
+            # A seed whose baselines did not finish has no Δm: left out of Δm and of the comparison.
+            dms = {s: v for s in seeds for v in [delta_m(ok[s], single, s, T)] if math.isfinite(v)}
+            dm, dh = (math.nan, math.nan) if baseline_row else mean_ci(list(dms.values()))
+            cmp = "—"
+            if not baseline_row and m != "sum" and ok_sum:
+                sums = {s: delta_m(ok_sum[s], single, s, T) for s in ok_sum}
+                diffs = [dms[s] - sums[s] for s in dms if s in sums and math.isfinite(sums[s])]
+                lo, hi = bootstrap_ci(diffs)
+                cmp = f"{verdict(lo, hi, True)} [{lo:.2g}, {hi:.2g}]" if not math.isnan(lo) else "n/a"
+            secs = [r["seconds"] for r in ok.values() if isinstance(r.get("seconds"), (int, float))]
+            sec = f"{np.mean(secs):.1f}" if secs else "—"
+            failed = f" ({row['failed']} failed)" if row["failed"] else ""
+            dcell = "—" if baseline_row else fmt(dm, dh, 3) + ("" if len(dms) == len(seeds) else f" (seeds {len(dms)})")
+            md.append(f"| {m} | {len(seeds)}{failed} | " + " | ".join(cells) + f" | {dcell} | {cmp} | {sec} |")
+            row.update({"delta_m_mean": dm, "delta_m_ci95": dh, "vs_sum_delta_m": cmp,
+                        "seconds_mean": float(np.mean(secs)) if secs else math.nan})
+            rows_csv.append(row)
+        md.append("")
+    base = out_md[:-3] if out_md.endswith(".md") else out_md
+    with open(out_md + ".tmp", "w") as f:
+        f.write("\n".join(md) + "\n")
+    os.replace(out_md + ".tmp", out_md)
+    with open(base + ".csv.tmp", "w", newline="") as f:
+        if rows_csv:
+            keys = []
+            for r in rows_csv:
+                keys += [k for k in r if k not in keys]
+            w = csv.DictWriter(f, fieldnames=keys)
+            w.writeheader()
+            w.writerows(rows_csv)
+    os.replace(base + ".csv.tmp", base + ".csv")
+
+
 def main(argv):
     if len(argv) == 2 and argv[1] == "stages":
         print("\n".join(stages(json.load(sys.stdin))))
@@ -273,7 +413,11 @@ def main(argv):
     if len(argv) == 4 and argv[1] == "report":
         report(argv[2], argv[3])
         return 0
-    sys.stderr.write("usage: benchmark_stats.py stages < listing.json | report RUNS_DIR OUT_DIR\n")
+    if len(argv) >= 5 and argv[1] == "study":
+        study(argv[2], argv[3], argv[4:])
+        return 0
+    sys.stderr.write("usage: benchmark_stats.py stages < listing.json | report RUNS_DIR OUT_DIR"
+                     " | study OUT.md TITLE SWEEP_DIR...\n")
     return 2
 
 

@@ -4,6 +4,9 @@
 #include <stdexcept>
 
 namespace mtlgrad {
+namespace detail {
+void log_softmax_rows(const Tensor& x, Tensor& y);  // src/autograd/ops_reduce.cpp
+}
 
 TaskLoss mse_loss() {
   return [](Tape& tape, Var y, const Tensor& target) { return mse(y, tape.input(target)); };
@@ -89,50 +92,93 @@ void SharedTrunkModel::load_data_state(const nlohmann::json& state) {
   draw_batch();
 }
 
-void SharedTrunkModel::full_pass(const MultiTaskData& data, std::vector<real>& losses, std::vector<Tensor>* outputs,
-                                 Batch& all) {
-  std::vector<std::size_t> idx(data.size());
-  for (std::size_t k = 0; k < idx.size(); ++k) idx[k] = k;
-  gather(data, idx, all);
-  Tape tape;
-  std::vector<Var> l, out;
-  losses_of(tape, all, l, &out);
-  losses.resize(l.size());
-  for (std::size_t i = 0; i < l.size(); ++i) losses[i] = l[i].item();
-  if (outputs) {
-    outputs->resize(out.size());
-    for (std::size_t i = 0; i < out.size(); ++i) (*outputs)[i] = out[i].value();
+void SharedTrunkModel::set_eval_chunk_rows(std::size_t rows) {
+  if (rows == 0) throw std::invalid_argument(name_ + ": eval_chunk_rows must be at least 1");
+  eval_chunk_rows_ = rows;
+}
+
+void SharedTrunkModel::full_pass(const MultiTaskData& data, std::vector<real>& losses,
+                                 std::vector<std::size_t>* right) {
+  const std::size_t n = data.size(), T = heads_.size();
+  // Default losses: the per-example terms summed in row order over all chunks, divided once at the
+  // end, as cross_entropy and mse do over one batch. A custom loss: its chunk means weighted by rows.
+  std::vector<real> sum(T, real(0));
+  if (right) right->assign(T, 0);
+  std::vector<std::size_t> idx;
+  Batch chunk;
+  Tensor logp;
+  for (std::size_t begin = 0; begin < n; begin += eval_chunk_rows_) {
+    const std::size_t rows = std::min(eval_chunk_rows_, n - begin);
+    idx.resize(rows);
+    for (std::size_t k = 0; k < rows; ++k) idx[k] = begin + k;
+    gather(data, idx, chunk);
+    Tape tape;
+    Var z = trunk_->forward(tape, tape.input(chunk.inputs));
+    for (std::size_t i = 0; i < T; ++i) {
+      Var yv = heads_[i]->forward(tape, z);
+      const Tensor& y = yv.value();
+      const Tensor& target = chunk.targets[i];
+      const bool classification = data.tasks[i].kind == TaskSpec::Kind::classification;
+      if (!losses_.empty()) {
+        sum[i] += real(rows) * losses_[i](tape, yv, target).item();
+      } else if (classification) {
+        if (y.shape(0) != rows || target.shape(0) != rows)
+          throw std::invalid_argument(name_ + ": task " + std::to_string(i) + " output " + shape_str(y) +
+                                      " for " + std::to_string(rows) + " rows");
+        logp.resize({y.shape(0), y.shape(1)});
+        detail::log_softmax_rows(y, logp);
+        for (std::size_t r = 0; r < rows; ++r) {
+          const std::size_t label = std::size_t(target(r, 0));
+          if (label >= y.shape(1))
+            throw std::invalid_argument(name_ + ": task " + std::to_string(i) + " label " + std::to_string(label) +
+                                        " at row " + std::to_string(begin + r) + " is out of range for " +
+                                        std::to_string(y.shape(1)) + " classes");
+          sum[i] -= logp(r, label);
+        }
+      } else {
+        if (shape_of(y) != shape_of(target))
+          throw std::invalid_argument(name_ + ": task " + std::to_string(i) + " output " + shape_str(y) +
+                                      " and target " + shape_str(target) + " differ in shape");
+        for (std::size_t k = 0; k < y.size(); ++k) {
+          const real d = y.data()[k] - target.data()[k];
+          sum[i] += d * d;
+        }
+      }
+      if (right && classification) {
+        for (std::size_t r = 0; r < y.shape(0); ++r) {
+          std::size_t best = 0;
+          for (std::size_t c = 1; c < y.shape(1); ++c)
+            if (y(r, c) > y(r, best)) best = c;
+          (*right)[i] += best == std::size_t(target(r, 0));
+        }
+      }
+    }
+  }
+  losses.resize(T);
+  for (std::size_t i = 0; i < T; ++i) {
+    const bool mse_default = losses_.empty() && data.tasks[i].kind != TaskSpec::Kind::classification;
+    const std::size_t cols = data.targets.empty() ? 1 : data.targets[i].shape(1);
+    losses[i] = sum[i] / real(mse_default ? n * cols : n);
   }
 }
 
 bool SharedTrunkModel::training_losses(std::vector<real>& losses) {
-  Batch all;
-  full_pass(train_, losses, nullptr, all);
+  full_pass(train_, losses, nullptr);
   return true;
 }
 
 nlohmann::json SharedTrunkModel::evaluate() {
   if (test_.size() == 0) return nlohmann::json::object();
-  Batch all;
   std::vector<real> losses;
-  std::vector<Tensor> outputs;
-  full_pass(test_, losses, &outputs, all);
+  std::vector<std::size_t> right;
+  full_pass(test_, losses, &right);
   nlohmann::json loss = nlohmann::json::array(), acc = nlohmann::json::array();
   for (std::size_t i = 0; i < losses.size(); ++i) {
     loss.push_back(double(losses[i]));
-    if (test_.tasks[i].kind != TaskSpec::Kind::classification) {
+    if (test_.tasks[i].kind != TaskSpec::Kind::classification)
       acc.push_back(nullptr);
-      continue;
-    }
-    const Tensor& y = outputs[i];
-    std::size_t right = 0;
-    for (std::size_t r = 0; r < y.shape(0); ++r) {
-      std::size_t best = 0;
-      for (std::size_t c = 1; c < y.shape(1); ++c)
-        if (y(r, c) > y(r, best)) best = c;
-      right += best == std::size_t(all.targets[i](r, 0));
-    }
-    acc.push_back(double(right) / double(y.shape(0)));
+    else
+      acc.push_back(double(right[i]) / double(test_.size()));
   }
   return {{"loss", loss}, {"accuracy", acc}, {"n", test_.size()}};
 }

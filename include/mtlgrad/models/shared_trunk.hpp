@@ -16,6 +16,13 @@
 /// explicit losses, task i's is the data's: cross-entropy for a classification task (class labels
 /// in its target column), the mean squared error for a regression task. evaluate() reports the
 /// held-out losses and, for classification tasks, the accuracy (argmax of ŷ_i).
+/// evaluate() and training_losses() forward the whole set in chunks of eval_chunk_rows() rows (1024
+/// by default), one tape per chunk, so their memory is bounded by a chunk, not the set. With the
+/// default losses the per-example losses are summed in row order across the chunks and divided once,
+/// the same arithmetic as one pass over the set, so the numbers equal one pass's bit for bit (the
+/// trunk and heads compute each row independently of the others). A loss given in `losses` is a
+/// black box returning a mean: its full-set value is Σ_chunks rows·loss(chunk) / n, equal to one
+/// pass's up to rounding only.
 /// Batches of `batch_size` rows in an order drawn from `data_rng`, epoch after epoch.
 
 #include <functional>
@@ -66,6 +73,9 @@ class SharedTrunkModel : public MultiTaskModel {
   bool training_losses(std::vector<real>& losses) override;
   nlohmann::json data_state() const override { return state_before_batch_; }
   void load_data_state(const nlohmann::json& state) override;
+  /// Rows per chunk of the full-set evaluation (std::invalid_argument for 0).
+  void set_eval_chunk_rows(std::size_t rows);
+  std::size_t eval_chunk_rows() const { return eval_chunk_rows_; }
   /// "<name>: trunk <trunk>, head0 <head 0>, ..."
   std::string describe() const override;
 
@@ -75,8 +85,9 @@ class SharedTrunkModel : public MultiTaskModel {
 
  private:
   void draw_batch();
-  /// Losses (and outputs) of every row of `data`, in one forward pass.
-  void full_pass(const MultiTaskData& data, std::vector<real>& losses, std::vector<Tensor>* outputs, Batch& all);
+  /// Losses of every row of `data` (and, when `right` is given, the count of correct argmax
+  /// predictions per classification task), chunk by chunk.
+  void full_pass(const MultiTaskData& data, std::vector<real>& losses, std::vector<std::size_t>* right);
 
   std::string name_;
   const MultiTaskData& train_;
@@ -89,6 +100,7 @@ class SharedTrunkModel : public MultiTaskModel {
   Batch batch_;
   std::vector<std::size_t> labels_;  // the default cross-entropy's labels, reused batch after batch
   Var z_;  ///< the trunk's output in the last forward()
+  std::size_t eval_chunk_rows_ = 1024;
 };
 
 }  // namespace mtlgrad
