@@ -93,11 +93,13 @@ void col2im_add(const Conv& g, const real* dcols, std::size_t ld, real* dx) {
       }
 }
 
-// The images of one GEMM: a chunk's columns [K, n·P] (the n images side by side) hold about 2^18
-// values, so that the GEMMs are not tiny (a 36×36 image's 9×9 convolution has only Cout = 10 output
-// rows) and a chunk's columns stay in cache while its GEMMs run.
+// The images of one GEMM: a chunk's columns [K, n·P] (the n images side by side) take about
+// 512 KiB, so that the GEMMs are not tiny (a 36×36 image's 9×9 convolution has only Cout = 10 output
+// rows) and a chunk's columns stay in the L2 cache from im2col to the GEMM's packing (measured on
+// LeNet in double: 2^16 values beat 2^17 and 2^18 by 4–8 %; docs/performance.md).
 std::size_t chunk_images(const Conv& g, std::size_t B) {
-  return std::max<std::size_t>(1, std::min(B, (std::size_t(1) << 18) / std::max<std::size_t>(1, g.K() * g.P())));
+  const std::size_t values = (std::size_t(1) << 19) / sizeof(real);
+  return std::max<std::size_t>(1, std::min(B, values / std::max<std::size_t>(1, g.K() * g.P())));
 }
 
 // The columns of images b0..b0+n−1 of X, side by side: [K, n·P].
@@ -283,7 +285,7 @@ Var max_pool2d(Var x, const ImageShape& in, std::size_t kernel, std::size_t stri
             for (std::size_t j = 0; j < kernel; ++j) {
               const std::size_t at = c * H * W + (oh * stride + i) * W + ow * stride + j;
               const real v = xb[at];
-              const bool take = v > best || std::isnan(v);
+              const bool take = (v > best) | std::isnan(v);  // both evaluated: no branch
               best = take ? v : best;
               best_at = take ? at : best_at;
             }
