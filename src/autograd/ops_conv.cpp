@@ -87,16 +87,21 @@ void col2im_add(const Conv& g, const real* dcols, std::size_t ld, real* dx) {
           if (ih < 0 || ih >= std::ptrdiff_t(g.H) || lo == hi) continue;
           const real* in = row + oh * g.Wo;
           real* dst = dx + (c * g.H + std::size_t(ih)) * g.W + (lo * g.s + j - g.p);
-          for (std::size_t ow = lo; ow < hi; ++ow) dst[(ow - lo) * g.s] += in[ow];
+          if (g.s == 1)  // contiguous: a loop the compiler vectorises
+            for (std::size_t ow = lo; ow < hi; ++ow) dst[ow - lo] += in[ow];
+          else
+            for (std::size_t ow = lo; ow < hi; ++ow) dst[(ow - lo) * g.s] += in[ow];
         }
       }
 }
 
-// The images of one GEMM: a chunk's columns [K, n·P] (the n images side by side) hold about 2^18
-// values, so that the GEMMs are not tiny (a 36×36 image's 9×9 convolution has only Cout = 10 output
-// rows) and a chunk's columns stay in cache while its GEMMs run.
+// The images of one GEMM: a chunk's columns [K, n·P] (the n images side by side) take about
+// 512 KiB, so that the GEMMs are not tiny (a 36×36 image's 9×9 convolution has only Cout = 10 output
+// rows) and a chunk's columns stay in the L2 cache from im2col to the GEMM's packing (measured on
+// LeNet in double: 2^16 values beat 2^17 and 2^18 by 4–8 %; docs/performance.md).
 std::size_t chunk_images(const Conv& g, std::size_t B) {
-  return std::max<std::size_t>(1, std::min(B, (std::size_t(1) << 18) / std::max<std::size_t>(1, g.K() * g.P())));
+  const std::size_t values = (std::size_t(1) << 19) / sizeof(real);
+  return std::max<std::size_t>(1, std::min(B, values / std::max<std::size_t>(1, g.K() * g.P())));
 }
 
 // The columns of images b0..b0+n−1 of X, side by side: [K, n·P].
@@ -104,38 +109,57 @@ void im2col_chunk(const Conv& g, const real* X, std::size_t b0, std::size_t n, r
   for (std::size_t j = 0; j < n; ++j) im2col(g, X + (b0 + j) * g.in_size(), cols + j * g.P(), n * g.P());
 }
 
-// One output's contributions of images b0..b0+n−1, each accumulated (+=) where its pointer is set:
-// with Gc = that output's gradient of the chunk as [Cout, n·P] (gathered into gc), dw [Cout, K] +=
-// Gc·colsᵀ (cols = im2col_chunk), db [Cout] += the row sums of Gc, dx [B, C·H·W] += col2im(wᵀ·Gc)
-// (dcols: scratch of K·n·P). G is the output's whole [B, Cout·P] gradient.
-void conv_backward_chunk(const Conv& g, std::size_t b0, std::size_t n, const real* G, const real* w,
-                         const real* cols, real* dw, real* db, real* dx, real* gc, real* dcols) {
-  const std::size_t K = g.K(), P = g.P(), ld = n * P;
-  for (std::size_t j = 0; j < n; ++j)
-    for (std::size_t co = 0; co < g.Cout; ++co)
-      std::copy_n(G + (b0 + j) * g.out_size() + co * P, P, gc + co * ld + j * P);
-  if (dw) blas::gemm(false, true, g.Cout, K, ld, 1, gc, ld, cols, ld, 1, dw, K);  // [Cout,nP]×[nP,K]
-  if (db)
-    for (std::size_t co = 0; co < g.Cout; ++co) {
-      real sum = 0;
-      for (std::size_t q = 0; q < ld; ++q) sum += gc[co * ld + q];
-      db[co] += sum;
-    }
-  if (dx) {
-    blas::gemm(true, false, K, ld, g.Cout, 1, w, K, gc, ld, 0, dcols, ld);  // [K,Cout]×[Cout,nP]
-    for (std::size_t j = 0; j < n; ++j) col2im_add(g, dcols + j * P, ld, dx + (b0 + j) * g.in_size());
+// The gradients of R outputs (R = 1 on the tape; the live tasks in the batched sweep), their
+// contributions of images b0..b0+n−1. gc holds the chunk's R gradients gathered as [Cout, R, n·P]:
+// seen as [Cout·R, n·P] (row co·R + r) it is every output's Gc at once, seen as [Cout, R·n·P] it is
+// the R outputs side by side. So one GEMM gives every output's ∂W, dw [Cout·R, K] = beta·dw +
+// Gc·colsᵀ (cols = im2col_chunk; row co·R + r is output r's row co), and one GEMM every output's
+// ∂cols = wᵀ·Gc, R times fatter than one GEMM per output (these have only Cout = 10 or 20 rows or
+// an inner size of Cout, and their packing of the columns is then shared). Each element is the same
+// sum as in separate GEMMs. Then db[r] [Cout] += the row sums of output r's Gc (when set), and
+// dx[r] [B, C·H·W] += col2im(output r's ∂cols) (when set; an image of it zeroed first where
+// dx_first[r], in cache just before its sums). G[r] is output r's whole [B, Cout·P] gradient;
+// dcols: scratch of K·R·n·P, or null when no output takes ∂x.
+void conv_backward_chunk(const Conv& g, std::size_t b0, std::size_t n, std::size_t R, const real* const* G,
+                         const real* w, const real* cols, real* dw, real beta, real* const* db, real* const* dx,
+                         const char* dx_first, real* gc, real* dcols) {
+  const std::size_t K = g.K(), P = g.P(), ld = n * P, wide = R * ld;
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t co = 0; co < g.Cout; ++co)
+        std::copy_n(G[r] + (b0 + j) * g.out_size() + co * P, P, gc + co * wide + r * ld + j * P);
+  if (dw) blas::gemm(false, true, g.Cout * R, K, ld, 1, gc, ld, cols, ld, beta, dw, K);  // [Cout·R,nP]×[nP,K]
+  for (std::size_t r = 0; r < R; ++r)
+    if (db[r])
+      for (std::size_t co = 0; co < g.Cout; ++co) {
+        const real* row = gc + co * wide + r * ld;
+        real sum = 0;
+        for (std::size_t q = 0; q < ld; ++q) sum += row[q];
+        db[r][co] += sum;
+      }
+  if (dcols) {
+    blas::gemm(true, false, K, wide, g.Cout, 1, w, K, gc, wide, 0, dcols, wide);  // [K,Cout]×[Cout,R·nP]
+    for (std::size_t r = 0; r < R; ++r)
+      if (dx[r])
+        for (std::size_t j = 0; j < n; ++j) {
+          real* dxj = dx[r] + (b0 + j) * g.in_size();
+          if (dx_first[r]) std::fill_n(dxj, g.in_size(), real(0));
+          col2im_add(g, dcols + r * ld + j * P, wide, dxj);
+        }
   }
 }
 
-// Scratch for one chunk — columns, their gradient, and a gathered or computed [Cout, n·P] —
-// kept across calls, so a training loop allocates it once. Per thread: tapes on different threads
-// do not share it.
+// Scratch for one chunk of R outputs — the columns, their R gradients and the R gathered
+// [Cout, n·P] — kept across calls, so a training loop allocates it once. Per thread: tapes on
+// different threads do not share it.
 real* conv_scratch(std::size_t n) {
   thread_local std::vector<real> buf;
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
-std::size_t scratch_size(const Conv& g, std::size_t nb) { return (2 * g.K() + g.Cout) * nb * g.P(); }
+std::size_t scratch_size(const Conv& g, std::size_t nb, std::size_t R) {
+  return (g.K() + R * (g.K() + g.Cout)) * nb * g.P();
+}
 
 void conv2d_backward(Tape& t, const Node& n) {
   const Conv g = conv_of(n);
@@ -144,14 +168,18 @@ void conv2d_backward(Tape& t, const Node& n) {
   Tensor* dW = t.grad_buffer(n.in[1]);
   Tensor* db = t.grad_buffer(n.in[2]);
   const std::size_t B = X.shape(0), nb = chunk_images(g, B);
-  real* cols = conv_scratch(scratch_size(g, nb));
+  real* cols = conv_scratch(scratch_size(g, nb, 1));
   real* dcols = cols + g.K() * nb * g.P();
   real* gc = dcols + g.K() * nb * g.P();
+  const real* G = n.grad.data();
+  real* dbp = db ? db->data() : nullptr;
+  real* dxp = dX ? dX->data() : nullptr;
   for (std::size_t b0 = 0; b0 < B; b0 += nb) {
     const std::size_t m = std::min(nb, B - b0);
     if (dW) im2col_chunk(g, X.data(), b0, m, cols);
-    conv_backward_chunk(g, b0, m, n.grad.data(), Wt.data(), cols, dW ? dW->data() : nullptr, db ? db->data() : nullptr,
-                        dX ? dX->data() : nullptr, gc, dcols);
+    const char accumulate = 0;
+    conv_backward_chunk(g, b0, m, 1, &G, Wt.data(), cols, dW ? dW->data() : nullptr, 1, &dbp, &dxp, &accumulate, gc,
+                        dX ? dcols : nullptr);
   }
 }
 
@@ -203,7 +231,7 @@ Var conv2d(Var x, Var w, Var b, const ImageShape& in, std::size_t kernel, std::s
   nd.ints = {in.channels, in.height, in.width, kernel, stride, padding, Cout, out.height, out.width};
   const Conv g = conv_of(nd);
   const std::size_t B = X.shape(0), nb = chunk_images(g, B), P = g.P();
-  real* cols = conv_scratch(scratch_size(g, nb));
+  real* cols = conv_scratch(scratch_size(g, nb, 1));
   real* rows = cols + 2 * g.K() * nb * P;  // the GEMM's [Cout, m·P]
   for (std::size_t b0 = 0; b0 < B; b0 += nb) {
     const std::size_t m = std::min(nb, B - b0), ld = m * P;
@@ -252,16 +280,16 @@ Var max_pool2d(Var x, const ImageShape& in, std::size_t kernel, std::size_t stri
       for (std::size_t oh = 0; oh < out.height; ++oh)
         for (std::size_t ow = 0; ow < out.width; ++ow, ++q) {
           // PyTorch's loop: start at −inf with the window's first index; a NaN always takes over.
+          // Selects rather than branches: on real data the comparison is a coin flip.
           std::size_t best_at = c * H * W + oh * stride * W + ow * stride;
           real best = -std::numeric_limits<real>::infinity();
           for (std::size_t i = 0; i < kernel; ++i)
             for (std::size_t j = 0; j < kernel; ++j) {
               const std::size_t at = c * H * W + (oh * stride + i) * W + ow * stride + j;
               const real v = xb[at];
-              if (v > best || std::isnan(v)) {
-                best = v;
-                best_at = at;
-              }
+              const bool take = (v > best) | std::isnan(v);  // both evaluated: no branch
+              best = take ? v : best;
+              best_at = take ? at : best_at;
             }
           arg[b * out.size() + q] = best_at;
           yb[q] = xb[best_at];
@@ -275,34 +303,51 @@ namespace detail {
 void conv2d_batched_vjp(BatchedSweep& s, const Tape& tape, const Node& n, std::uint32_t self) {
   const Conv g = conv_of(n);
   const Tensor &X = tape.value(n.in[0]), &Wt = tape.value(n.in[1]);
-  const std::size_t T = s.tasks(), B = X.shape(0);
-  // Each live output's three destinations, zeroed when nothing was written there yet, so that the
-  // per-image contributions all accumulate.
-  thread_local std::vector<real*> dst;
-  dst.assign(3 * T, nullptr);
-  bool need_cols = false;
-  const std::size_t sizes[3] = {B * g.in_size(), g.Cout * g.K(), g.Cout};
+  const std::size_t T = s.tasks(), B = X.shape(0), KW = g.Cout * g.K();
+  // The live outputs, stacked in every GEMM of the chunk (conv_backward_chunk), and their
+  // destinations: ∂b zeroed when nothing was written there yet, and ∂x image by image in the
+  // chunk's kernel, so that the per-image contributions accumulate; ∂W accumulates over the chunks
+  // in the stacked dw below and is added (or copied, when first) to each output's block at the end.
+  thread_local std::vector<const real*> grads;
+  thread_local std::vector<real*> dxs, dbs, dws;
+  thread_local std::vector<char> dw_first, dx_first;
+  grads.clear(), dxs.clear(), dbs.clear(), dws.clear(), dw_first.clear(), dx_first.clear();
+  bool need_dw = false, need_dx = false;
   for (std::size_t t = 0; t < T; ++t) {
     if (!s.live(self, t)) continue;
-    for (std::size_t k = 0; k < 3; ++k) {
-      bool first = false;
-      real* d = s.target(n.in[k], t, first);
-      if (d && first) std::fill_n(d, sizes[k], real(0));
-      dst[3 * t + k] = d;
-    }
-    need_cols = need_cols || dst[3 * t + 1];
+    bool first = false;
+    real* dx = s.target(n.in[0], t, first);
+    dx_first.push_back(first);
+    real* db = s.target(n.in[2], t, first);
+    if (db && first) std::fill_n(db, g.Cout, real(0));
+    real* dw = s.target(n.in[1], t, first);
+    grads.push_back(s.grad(self, t));
+    dxs.push_back(dx), dbs.push_back(db), dws.push_back(dw), dw_first.push_back(first);
+    need_dw = need_dw || dw;
+    need_dx = need_dx || dx;
   }
+  const std::size_t R = grads.size();
+  if (R == 0) return;
   const std::size_t nb = chunk_images(g, B);
-  real* cols = s.scratch(scratch_size(g, nb));
+  real* cols = s.scratch(scratch_size(g, nb, R) + R * KW);
   real* dcols = cols + g.K() * nb * g.P();
-  real* gc = dcols + g.K() * nb * g.P();
+  real* gc = dcols + R * g.K() * nb * g.P();
+  real* dw = gc + R * g.Cout * nb * g.P();
   for (std::size_t b0 = 0; b0 < B; b0 += nb) {
     const std::size_t m = std::min(nb, B - b0);
-    if (need_cols) im2col_chunk(g, X.data(), b0, m, cols);
-    for (std::size_t t = 0; t < T; ++t)
-      if (s.live(self, t))
-        conv_backward_chunk(g, b0, m, s.grad(self, t), Wt.data(), cols, dst[3 * t + 1], dst[3 * t + 2], dst[3 * t], gc,
-                            dcols);
+    if (need_dw) im2col_chunk(g, X.data(), b0, m, cols);
+    conv_backward_chunk(g, b0, m, R, grads.data(), Wt.data(), cols, need_dw ? dw : nullptr, b0 ? 1 : 0, dbs.data(),
+                        dxs.data(), dx_first.data(), gc, need_dx ? dcols : nullptr);
+  }
+  for (std::size_t r = 0; r < R; ++r) {
+    if (!dws[r]) continue;
+    for (std::size_t co = 0; co < g.Cout; ++co) {
+      const real* from = dw + (co * R + r) * g.K();
+      real* to = dws[r] + co * g.K();
+      if (dw_first[r]) std::copy_n(from, g.K(), to);
+      else
+        for (std::size_t k = 0; k < g.K(); ++k) to[k] += from[k];
+    }
   }
 }
 
@@ -314,10 +359,12 @@ void max_pool2d_batched_vjp(BatchedSweep& s, const Tape& tape, const Node& n, st
     bool first = false;
     real* d = s.target(n.in[0], t, first);
     if (!d) continue;
-    if (first) std::fill_n(d, B * in, real(0));
     const real* g = s.grad(self, t);
-    for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t b = 0; b < B; ++b) {
+      // Zeroed image by image, so the scatter below finds the image in cache.
+      if (first) std::fill_n(d + b * in, in, real(0));
       for (std::size_t q = 0; q < out; ++q) d[b * in + arg[b * out + q]] += g[b * out + q];
+    }
   }
 }
 
