@@ -121,10 +121,9 @@ TEST_CASE("MultiFashion: partners and tasks and images follow the construction a
   CHECK_THROWS_WITH_SUBSTR(build_multifashion(small, r), "expected 28×28 items, got 27×28");
 }
 
-TEST_CASE("MultiFashion on the real files matches numpy canvas + torch resize (skipped when absent)") {
+TEST_CASE("MultiFashion on the real files matches numpy canvas + torch resize") {
   if (!have_fashion()) {
-    MESSAGE("dataset-fashion-mnist not installed; skipped");
-    return;
+    FAIL("dataset-fashion-mnist is not installed (scripts/deps installs it); this case reads the real files");
   }
   const nlohmann::json fx = test::load_fixture("data_resize.json");
   REQUIRE(fx.contains("multifashion"));
@@ -139,7 +138,7 @@ TEST_CASE("MultiFashion on the real files matches numpy canvas + torch resize (s
   }
 }
 
-TEST_CASE("load_multifashion: options and subsets and the full build (skipped when absent)") {
+TEST_CASE("load_multifashion: options and subsets and the full build") {
   using nlohmann::json;
   CHECK_THROWS_WITH_SUBSTR(read_multifashion_options(json{{"n", 1}}, "data"), "data.n: 1 is out of range");
   CHECK_THROWS_WITH_SUBSTR(read_multifashion_options(json{{"seeds", 1}}, "data"), "data.seeds: unknown key (did you mean 'seed'?)");
@@ -147,8 +146,7 @@ TEST_CASE("load_multifashion: options and subsets and the full build (skipped wh
   missing.dir = "/nonexistent/fashion";
   CHECK_THROWS_WITH_SUBSTR(load_multifashion(missing), "/nonexistent/fashion/train-images-idx3-ubyte.gz: cannot open");
   if (!have_fashion()) {
-    MESSAGE("dataset-fashion-mnist not installed; skipped");
-    return;
+    FAIL("dataset-fashion-mnist is not installed (scripts/deps installs it); this case reads the real files");
   }
   const MultiFashionOptions o = read_multifashion_options(json{{"n", 300}, {"n_test", 100}, {"seed", 4}}, "data");
   const DataSplit a = load_multifashion(o), b = load_multifashion(o);
