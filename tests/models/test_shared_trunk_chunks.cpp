@@ -74,8 +74,11 @@ void check_equal(SharedTrunkModel& model, const MultiTaskData& data, const OnePa
   REQUIRE(e["loss"].size() == ref.loss.size());
   for (std::size_t i = 0; i < ref.loss.size(); ++i) {
     INFO("task " << i << ", chunk " << model.eval_chunk_rows());
-    CHECK(e["loss"][i].get<double>() == double(ref.loss[i]));  // bit for bit
-    CHECK(train[i] == ref.loss[i]);                             // train == test set here
+    // Bit for bit in double. In float OpenBLAS's one-row sgemm takes another kernel than a
+    // many-row one, so a 1-row chunk's outputs differ in their last bits: equal to rounding there.
+    const double tol = double(tolerance(0, 1e-6)) * std::abs(double(ref.loss[i]));
+    CHECK(std::abs(e["loss"][i].get<double>() - double(ref.loss[i])) <= tol);
+    CHECK(std::abs(double(train[i]) - double(ref.loss[i])) <= tol);  // train == test set here
     if (std::isnan(ref.accuracy[i]))
       CHECK(e["accuracy"][i].is_null());
     else

@@ -19,8 +19,10 @@
 /// evaluate() and training_losses() forward the whole set in chunks of eval_chunk_rows() rows (1024
 /// by default), one tape per chunk, so their memory is bounded by a chunk, not the set. With the
 /// default losses the per-example losses are summed in row order across the chunks and divided once,
-/// the same arithmetic as one pass over the set, so the numbers equal one pass's bit for bit (the
-/// trunk and heads compute each row independently of the others). A loss given in `losses` is a
+/// the same arithmetic as one pass over the set, so the numbers equal one pass's bit for bit where
+/// the GEMMs give each row the same bits whatever the number of rows (this OpenBLAS does in double;
+/// in float its one-row products take another kernel, so chunks of 1 row differ in the last bits:
+/// tests/models/test_shared_trunk_chunks.cpp). A loss given in `losses` is a
 /// black box returning a mean: its full-set value is Σ_chunks rows·loss(chunk) / n, equal to one
 /// pass's up to rounding only.
 /// Batches of `batch_size` rows in an order drawn from `data_rng`, epoch after epoch.
