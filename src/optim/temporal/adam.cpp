@@ -3,14 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
-#include "mtlgrad/core/parallel.hpp"
+#include "for_values.hpp"
 
 namespace mtlgrad {
 
 namespace {
-
-// Values per thread at least: below, a dispatch (a few µs) costs more than the loop saves.
-constexpr std::size_t kMinValuesPerThread = 16384;
 
 StateLayout adam_layout(bool amsgrad) {
   StateLayout l{{{"exp_avg"}, {"exp_avg_sq"}}, {}};
@@ -72,8 +69,7 @@ void adam_step(Tensor& param, const Tensor& grad, ParamState& s, const AdamOptio
   real* vmax = o.amsgrad ? s.tensors[2].data() : nullptr;
   real* p = param.data();
   const real* g = grad.data();
-  // Elementwise: any split of the values over the threads gives the same bits.
-  parallel::for_items(param.size(), kMinValuesPerThread, [&](std::size_t b, std::size_t e) {
+  for_values(param.size(), [&](std::size_t b, std::size_t e) {
     if (vmax)
       amsgrad_values(e - b, p + b, g + b, m + b, v + b, vmax + b, b1, b2, -bc.step_size, bc.bc2_sqrt, o.eps);
     else
@@ -100,7 +96,7 @@ StateLayout AdamW::layout() const { return adam_layout(o_.amsgrad); }
 void AdamW::update(Tensor& param, const Tensor& grad, ParamState& s) {
   const real keep = 1 - o_.lr * o_.weight_decay;  // decoupled: θ ← θ (1 − η λ)
   real* p = param.data();
-  parallel::for_items(param.size(), kMinValuesPerThread, [&](std::size_t b, std::size_t e) {
+  for_values(param.size(), [&](std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) p[i] *= keep;
   });
   adam_step(param, grad, s, o_, bc_);
